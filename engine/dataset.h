@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+#include <torch/types.h>
+
+#include <vector>
+
+namespace jb {
+
+/// A labelled data set held as tensors in memory; batches are taken by index, so loading is
+/// never the bottleneck. Loaders (IDX, CIFAR, tensor file) fill it; subsets and splits share
+/// no storage with the original unless documented.
+struct Dataset
+{
+    QString name;               ///< e.g. "fashion-mnist/train"
+    torch::Tensor inputs;       ///< float32 [N, C, H, W] (or [N, F] for flat data), normalised
+    torch::Tensor targets;      ///< int64 [N], values in [0, numClasses)
+    int numClasses = 0;
+    QStringList classNames;     ///< may be empty
+
+    int64_t size() const { return targets.defined() ? targets.size(0) : 0; }
+    /// Shape of one sample, e.g. {1, 28, 28}.
+    std::vector<int64_t> sampleShape() const
+    {
+        if (!inputs.defined())
+            return {};
+        auto s = inputs.sizes().vec();
+        s.erase(s.begin());
+        return s;
+    }
+};
+
+} // namespace jb
