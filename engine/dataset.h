@@ -33,4 +33,12 @@ struct Dataset
     }
 };
 
+/// One file a data set was read from, recorded with a run so that results name their data.
+struct DataFileRecord
+{
+    QString path;
+    qint64 bytes = 0;  ///< size on disk
+    quint32 crc32 = 0; ///< CRC-32 (zlib) of the decompressed contents
+};
+
 } // namespace jb
