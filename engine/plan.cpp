@@ -102,8 +102,8 @@ void readDataset(ObjectReader &r, qint64 planSeed, PlanDataset *d)
     assign(d->name, r.choice(u"name"_s, std::nullopt, datasetNames()));
     assign(d->path, r.string(u"path"_s, QString(), true));
     if (d->name == u"tensor"_s && d->path.isEmpty())
-        r.error(u"path"_s, u"missing, expected the path of the tensor file (required for the "
-                           "tensor data set)"_s);
+        r.error(u"path"_s, u"missing, expected the folder with train.jbt and test.jbt (required "
+                           "for the tensor data set)"_s);
     assign(d->validationFraction, r.number(u"validationFraction"_s, 0.1, {0.0, 0.9}));
     assign(d->seed, r.integer(u"seed"_s, planSeed, {0.0, kMaxSeed}));
     assign(d->trainLimit, r.integer(u"trainLimit"_s, 0, {0.0, 1e9}));

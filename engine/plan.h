@@ -20,8 +20,8 @@ inline constexpr int kPlanVersion = 1;
 /// Which data, which split. Mirrors the engine's DatasetConfig (the runner converts).
 struct PlanDataset
 {
-    QString name;                    ///< fashion-mnist | mnist | cifar10 | cifar100 | tensor
-    QString path;                    ///< "" = the data set's standard location; required for tensor
+    QString name; ///< fashion-mnist | mnist | cifar10 | cifar100 | tensor
+    QString path; ///< folder; "" = the standard locations; tensor: train.jbt + test.jbt, required
     double validationFraction = 0.1; ///< share of the training split held out, [0, 0.9]
     qint64 seed = 0;                 ///< split and subset seed; defaults to Plan::seed
     qint64 trainLimit = 0;           ///< use at most this many training samples, 0 = all

@@ -256,8 +256,8 @@ private Q_SLOTS:
             {u"order: \"random\" is not one of \"interleaved\", \"shuffled\""_s});
         // Cross-key rules.
         row("tensor without path", u"dataset.name"_s, R"("tensor")",
-            {u"dataset.path: missing, expected the path of the tensor file (required for the "
-             "tensor data set)"_s});
+            {u"dataset.path: missing, expected the folder with train.jbt and test.jbt (required "
+             "for the tensor data set)"_s});
         row("momentum with adam", u"training.momentum"_s, "0.5",
             {u"training.momentum: 0.5 is used only by the sgd optimizer; remove it or set "
              "optimizer to sgd"_s});
