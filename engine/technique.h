@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "backend.h"
+#include "datasets.h"
+#include "feedback.h"
+#include "model.h"
+#include "trainer.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QtPlugin>
+
+#include <functional>
+#include <memory>
+
+namespace jb {
+
+/// The interface id every technique plugin declares in Q_PLUGIN_METADATA. The version in it
+/// changes when the binary interface below changes.
+inline constexpr char TechniqueIid[] = "org.joulebench.Technique/1.0";
+/// The `apiVersion` a plugin's JSON metadata must carry.
+inline constexpr int TechniqueApiVersion = 1;
+
+/// What a technique works on. The runner fills it; the technique may replace `model`.
+///
+/// Threads: everything here is used on the runner's worker thread, the one that calls
+/// Technique::apply()/train(); `feedback` may be cancelled from other threads.
+struct TechniqueContext
+{
+    /// In: the model the chain has so far (the trained baseline for the first step).
+    /// Out: the transformed model (pruned, quantized, a student...). May be replaced.
+    std::unique_ptr<Model> model;
+    /// The model's weights right after initialisation, before any training (lottery-ticket
+    /// rewinding). Empty when the model did not come from the runner's training.
+    NamedTensors initialState;
+    /// Train / validation / test splits (validation is for calibration and search; a technique
+    /// never looks at test).
+    const DatasetSplits *data = nullptr;
+    Backend backend;
+    /// The baseline's training settings; fine-tuning starts from a copy of these.
+    TrainOptions training;
+    /// The experiment's seed for this run (techniques derive their own randomness from it).
+    quint64 seed = 0;
+    Feedback *feedback = nullptr;
+
+    /// Starts a named sub-phase of the technique's cost ("prepare:finetune", "prepare:score");
+    /// the runner brackets it with meter reads. Cost not inside a named sub-phase is still
+    /// measured as part of `prepare`.
+    std::function<void(const QString &name)> beginPhase;
+    /// A line for the run's technique log, with structured data (stored in the database).
+    std::function<void(const QString &message, const QJsonObject &data)> log;
+    /// An extra figure the technique wants stored with the run (e.g. "sparsity", 0.9, "ratio").
+    std::function<void(const QString &name, double value, const QString &unit)> metric;
+};
+
+/// One technique (a pruning method, a quantization, a distillation...). A fresh instance per
+/// run: configure() once, then train() (only when trainsModel()) and apply().
+class Technique
+{
+public:
+    virtual ~Technique() = default;
+
+    /// `params` were validated against the plugin's parameter schema and have every default
+    /// filled. Checks combinations the schema cannot express; the message names the parameter.
+    virtual bool configure(const QJsonObject &params, QString *error) = 0;
+
+    /// Fails early, before any measured work, when the technique cannot run on this backend or
+    /// model (e.g. "fp16 convolution is not supported on backend cpu"). Default: it can.
+    virtual bool checkSupported(const Model &model, const Backend &backend, QString *error) const
+    {
+        Q_UNUSED(model);
+        Q_UNUSED(backend);
+        Q_UNUSED(error);
+        return true;
+    }
+
+    /// True for techniques that change how the model is trained (data selection, growing):
+    /// the runner then calls train() in the `train` phase instead of its default training, and
+    /// never uses a cached baseline for the run.
+    virtual bool trainsModel() const { return false; }
+
+    /// Trains context.model from its initial weights (only when trainsModel()).
+    virtual bool train(TechniqueContext &context, QString *error)
+    {
+        Q_UNUSED(context);
+        *error = QStringLiteral("this technique does not train models");
+        return false;
+    }
+
+    /// Transforms the trained context.model; everything it does is the `prepare` phase.
+    /// Checks context.feedback->isCanceled() at least once per batch of work.
+    virtual bool apply(TechniqueContext &context, QString *error) = 0;
+};
+
+/// The Qt plugin interface: one factory per plugin library, instantiated by the registry only
+/// after the plugin's metadata passed validation.
+class TechniqueFactory
+{
+public:
+    virtual ~TechniqueFactory() = default;
+    virtual std::unique_ptr<Technique> create() const = 0;
+};
+
+} // namespace jb
+
+Q_DECLARE_INTERFACE(jb::TechniqueFactory, "org.joulebench.Technique/1.0")
