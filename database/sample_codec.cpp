@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sample_codec.h"
 
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 static_assert(std::endian::native == std::endian::little,
@@ -57,9 +59,12 @@ inline double valueOf(const EnergySample &s, bool time)
     return time ? s.t : s.joules;
 }
 
-/// Integer-grid column: Order 1 = deltas, 2 = delta-of-deltas. False when some value is not
-/// exactly representable on the grid (the caller then stores raw doubles).
-template <int Order>
+/// Integer-grid column: Order 1 = deltas, 2 = delta-of-deltas, of round(value x scale).
+/// Without Residual: false as soon as a value does not convert back exactly (the caller then
+/// tries the next codec). With Residual: after each delta, the distance in ulps between the
+/// value and its grid point, so any value near the grid (e.g. t - t0 of ns timestamps, or
+/// energy summed in doubles) is stored exactly in a few bytes. False when out of range.
+template <int Order, bool Residual>
 bool encodeGrid(const EnergySample *s, int n, bool time, double scale, uchar *&p)
 {
     qint64 prev = 0;
@@ -70,33 +75,44 @@ bool encodeGrid(const EnergySample *s, int n, bool time, double scale, uchar *&p
         if (!(std::fabs(x) < MaxExactInt))
             return false;
         const qint64 q = static_cast<qint64>(x >= 0 ? x + 0.5 : x - 0.5);
-        if (static_cast<double>(q) / scale != v || (v == 0 && std::signbit(v)))
+        const double r = static_cast<double>(q) / scale;
+        const quint64 residual = std::bit_cast<quint64>(v) - std::bit_cast<quint64>(r);
+        if (!Residual && residual != 0)
             return false;
         const qint64 delta = q - prev;
         putVarint(p, zigzag(Order == 2 ? delta - prevDelta : delta));
+        if (Residual)
+            putVarint(p, zigzag(static_cast<qint64>(residual)));
         prevDelta = delta;
         prev = q;
     }
     return true;
 }
 
-template <int Order>
+template <int Order, bool Residual>
 bool decodeGrid(const uchar *&p, const uchar *end, int n, bool time, double scale,
                 EnergySample *out)
 {
-    qint64 q = 0;
-    qint64 delta = 0;
+    // Unsigned (wrapping) sums: a damaged blob must not be undefined behaviour.
+    quint64 q = 0;
+    quint64 delta = 0;
     for (int i = 0; i < n; ++i) {
         quint64 z;
         if (!getVarint(p, end, &z))
             return false;
-        const qint64 v = unzigzag(z);
+        const quint64 v = static_cast<quint64>(unzigzag(z));
         if (Order == 2)
             delta += v;
         else
             delta = v;
         q += delta;
-        const double value = static_cast<double>(q) / scale;
+        double value = static_cast<double>(static_cast<qint64>(q)) / scale;
+        if (Residual) {
+            if (!getVarint(p, end, &z))
+                return false;
+            value = std::bit_cast<double>(std::bit_cast<quint64>(value) +
+                                          static_cast<quint64>(unzigzag(z)));
+        }
         if (time)
             out[i].t = value;
         else
@@ -198,29 +214,43 @@ void SampleCodec::encode(const EnergySample *s, int n, const EnergySample *prev,
     out->pMin = chunkMin <= chunkMax ? chunkMin : NoValue;
     out->pMax = chunkMin <= chunkMax ? chunkMax : NoValue;
 
-    // Worst case: 4-byte header + two raw columns, or varints of up to 10 bytes.
-    out->data.resize(4 + static_cast<qsizetype>(n) * 20);
+    // Worst case: 4-byte header + two columns of two 10-byte varints per value.
+    out->data.resize(4 + static_cast<qsizetype>(n) * 40);
     uchar *const base = reinterpret_cast<uchar *>(out->data.data());
     uchar *p = base + 4;
-    int timeCodec = TimeNanoDod;
-    if (!encodeGrid<2>(s, n, true, TimeScale, p)) {
-        p = base + 4;
-        encodeRaw(s, n, true, p);
-        timeCodec = TimeRaw;
-    }
+    // Each column: the exact grid if every value is on it (fails fast otherwise), else the
+    // grid with residuals, else raw doubles; residuals only where they beat raw.
+    const qsizetype rawBytes = static_cast<qsizetype>(n) * 8;
+    const auto column = [&](bool time, auto &&attempts) {
+        uchar *const start = p;
+        for (const auto &[codec, encode] : attempts) {
+            p = start;
+            if (encode(p) && p - start <= rawBytes)
+                return codec;
+        }
+        p = start;
+        encodeRaw(s, n, time, p);
+        return 0;
+    };
+    using Attempt = std::pair<int, std::function<bool(uchar *&)>>;
+    const int timeCodec = column(
+        true,
+        std::array<Attempt, 2>{
+            Attempt{TimeNanoDod,
+                    [&](uchar *&q) { return encodeGrid<2, false>(s, n, true, TimeScale, q); }},
+            Attempt{TimeNanoDodResidual,
+                    [&](uchar *&q) { return encodeGrid<2, true>(s, n, true, TimeScale, q); }}});
     const quint32 timeBytes = static_cast<quint32>(p - (base + 4));
     std::memcpy(base, &timeBytes, 4);
-    uchar *const energyStart = p;
-    int energyCodec = EnergyMicroDelta;
-    if (!encodeGrid<1>(s, n, false, MicroScale, p)) {
-        p = energyStart;
-        energyCodec = EnergyNanoDelta;
-        if (!encodeGrid<1>(s, n, false, NanoScale, p)) {
-            p = energyStart;
-            encodeRaw(s, n, false, p);
-            energyCodec = EnergyRaw;
-        }
-    }
+    const int energyCodec = column(
+        false,
+        std::array<Attempt, 3>{
+            Attempt{EnergyMicroDelta,
+                    [&](uchar *&q) { return encodeGrid<1, false>(s, n, false, MicroScale, q); }},
+            Attempt{EnergyNanoDelta,
+                    [&](uchar *&q) { return encodeGrid<1, false>(s, n, false, NanoScale, q); }},
+            Attempt{EnergyMicroDeltaResidual,
+                    [&](uchar *&q) { return encodeGrid<1, true>(s, n, false, MicroScale, q); }}});
     out->data.resize(p - base);
     out->codec = timeCodec | (energyCodec << 4);
 }
@@ -257,7 +287,10 @@ bool SampleCodec::decode(int codec, const QByteArray &data, int n, std::vector<E
         ok = decodeRaw(p, timeEnd, n, true, dst);
         break;
     case TimeNanoDod:
-        ok = decodeGrid<2>(p, timeEnd, n, true, TimeScale, dst);
+        ok = decodeGrid<2, false>(p, timeEnd, n, true, TimeScale, dst);
+        break;
+    case TimeNanoDodResidual:
+        ok = decodeGrid<2, true>(p, timeEnd, n, true, TimeScale, dst);
         break;
     default:
         ok = false;
@@ -271,10 +304,13 @@ bool SampleCodec::decode(int codec, const QByteArray &data, int n, std::vector<E
         ok = decodeRaw(p, end, n, false, dst);
         break;
     case EnergyMicroDelta:
-        ok = decodeGrid<1>(p, end, n, false, MicroScale, dst);
+        ok = decodeGrid<1, false>(p, end, n, false, MicroScale, dst);
+        break;
+    case EnergyMicroDeltaResidual:
+        ok = decodeGrid<1, true>(p, end, n, false, MicroScale, dst);
         break;
     case EnergyNanoDelta:
-        ok = decodeGrid<1>(p, end, n, false, NanoScale, dst);
+        ok = decodeGrid<1, false>(p, end, n, false, NanoScale, dst);
         break;
     default:
         ok = false;

@@ -38,8 +38,9 @@ struct EncodedChunk
 ///
 /// Times are stored as nanosecond integers (delta-of-delta, zigzag varint) and joules as
 /// micro- or nanojoule integers (delta, zigzag varint) when every value of the chunk converts
-/// back to exactly the same double; otherwise that column is stored as raw doubles. Decoding
-/// therefore always returns the bit-identical doubles that were encoded.
+/// back to exactly the same double. Values near that grid but not on it (t - t0 of ns clock
+/// readings, energy summed in doubles) get a per-value residual in ulps; raw doubles are the
+/// last resort. Decoding always returns the bit-identical doubles that were encoded.
 ///
 /// Power of the interval (t[i-1], t[i]] is (J[i] - J[i-1]) / (t[i] - t[i-1]); intervals of zero
 /// length have no power. Threads: stateless, any thread.
@@ -48,8 +49,13 @@ class SampleCodec
 public:
     static constexpr int BlockSize = 64;
 
-    enum TimeCodec : int { TimeRaw = 0, TimeNanoDod = 1 };
-    enum EnergyCodec : int { EnergyRaw = 0, EnergyMicroDelta = 1, EnergyNanoDelta = 2 };
+    enum TimeCodec : int { TimeRaw = 0, TimeNanoDod = 1, TimeNanoDodResidual = 2 };
+    enum EnergyCodec : int {
+        EnergyRaw = 0,
+        EnergyMicroDelta = 1,
+        EnergyNanoDelta = 2,
+        EnergyMicroDeltaResidual = 3,
+    };
     static int timeCodec(int codec) { return codec & 0x0f; }
     static int energyCodec(int codec) { return (codec >> 4) & 0x0f; }
 

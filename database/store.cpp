@@ -16,6 +16,7 @@
 #include <QJsonDocument>
 #include <QSqlDriver>
 #include <QThread>
+#include <QUrl>
 
 namespace jb::db {
 
@@ -131,7 +132,20 @@ bool Store::open(const QString &path, OpenMode mode, QString *error,
                                           "(QSQLITE) is missing; install libqt6sql6-sqlite")
                                .arg(abs));
     }
-    db.setDatabaseName(abs);
+    // A viewer of a WAL database needs to create the -shm file beside it. In a read-only
+    // folder without one, no writer can be active either (it would need the same files), so
+    // the file is opened as immutable instead of failing.
+    const bool immutable = mode == OpenMode::ReadOnly &&
+                           !QFileInfo(info.absolutePath()).isWritable() &&
+                           !QFileInfo::exists(abs + QStringLiteral("-shm"));
+    if (immutable) {
+        qCInfo(lcDatabase).noquote()
+            << "database" << abs << "is in a read-only folder; opened as immutable";
+        db.setDatabaseName(QUrl::fromLocalFile(abs).toString(QUrl::FullyEncoded) +
+                           QStringLiteral("?immutable=1"));
+    } else {
+        db.setDatabaseName(abs);
+    }
     // OPEN_URI lets merge ATTACH shards read-only ("file:...?mode=ro").
     QString options = QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1;QSQLITE_OPEN_URI")
                           .arg(static_cast<qint64>(busyTimeout.count()));

@@ -78,7 +78,10 @@ inline bool loadSqlFixture(const QString &sqlFile, const QString &dbFile, QStrin
         return false;
     }
     RawDb db(dbFile);
-    return db.script(QString::fromUtf8(f.readAll()), error);
+    // One transaction: statement by statement, every commit would wait for the disk.
+    return db.exec(QStringLiteral("BEGIN"), error) &&
+           db.script(QString::fromUtf8(f.readAll()), error) &&
+           db.exec(QStringLiteral("COMMIT"), error);
 }
 
 inline QByteArray fileBytes(const QString &path)

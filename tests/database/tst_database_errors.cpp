@@ -5,6 +5,7 @@
 
 #include "database/sample_writer.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QThread>
@@ -197,6 +198,23 @@ private Q_SLOTS:
         QVERIFY2(error.contains(QStringLiteral("is read-only (file permissions)")),
                  qPrintable(error));
         QVERIFY2(store.open(file, Store::OpenMode::ReadOnly, &error), qPrintable(error));
+    }
+
+    void viewerOpensDatabaseInReadOnlyFolder()
+    {
+        if (::geteuid() == 0)
+            QSKIP("running as root: folder permissions do not apply");
+        QVERIFY(QDir(m_dir.path()).mkpath(QStringLiteral("rofolder")));
+        const QString file = createDb(QStringLiteral("rofolder/x.sqlite"));
+        const QString folder = QFileInfo(file).absolutePath();
+        QFile::setPermissions(folder, QFile::ReadOwner | QFile::ExeOwner);
+        Store store;
+        QString error;
+        const bool opened = store.open(file, Store::OpenMode::ReadOnly, &error);
+        const bool listed = opened && store.listExperiments(&error).has_value();
+        store.close();
+        QFile::setPermissions(folder, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+        QVERIFY2(opened && listed, qPrintable(error));
     }
 
     void lockedDatabaseFailsAfterBusyTimeout()

@@ -159,6 +159,9 @@ private Q_SLOTS:
         QTest::newRow("negative and zero")
             << 3 << int(SampleCodec::TimeNanoDod | SampleCodec::EnergyMicroDelta << 4);
         QTest::newRow("huge energy") << 4 << int(SampleCodec::TimeNanoDod);
+        QTest::newRow("near grid: t - t0, joules summed in doubles")
+            << 5
+            << int(SampleCodec::TimeNanoDodResidual | SampleCodec::EnergyMicroDeltaResidual << 4);
     }
     void codecRoundTripIsBitExact()
     {
@@ -166,6 +169,8 @@ private Q_SLOTS:
         QFETCH(int, expectedCodec);
         QRandomGenerator rng(42);
         std::vector<EnergySample> s;
+        const double clockStart = 123456.789012345; // steady clock at run start, seconds
+        double summed = 0;
         for (int i = 0; i < 1000; ++i) {
             switch (kind) {
             case 0:
@@ -174,14 +179,18 @@ private Q_SLOTS:
             case 1:
                 s.push_back({i * 1000123 / 1e9, (i * 731 + i * i) / 1e9});
                 break;
-            case 2:
-                s.push_back({i * 0.1 + rng.generateDouble(), rng.generateDouble() * 1e6});
+            case 2: // beyond the integer grids' range: raw doubles
+                s.push_back({i * 1e7 + rng.generateDouble() * 1e6, rng.generateDouble() * 1e12});
                 break;
             case 3:
                 s.push_back({(i - 500) / 1e3, (i - 500) * 1.0});
                 break;
             case 4:
                 s.push_back({i / 1e3, 1e12 + i * 1e-3});
+                break;
+            case 5:
+                summed += 25.0 * (1.0 + rng.generateDouble()) * 0.001;
+                s.push_back({(clockStart * 1e9 + i * 1000123.0) / 1e9 - clockStart, summed});
                 break;
             }
         }
@@ -200,6 +209,8 @@ private Q_SLOTS:
         }
         if (kind == 0) // compressed well below 16 bytes per sample
             QVERIFY2(chunk.data.size() < 1000 * 6, qPrintable(QString::number(chunk.data.size())));
+        if (kind == 5) // residuals carry the off-grid low bits: smaller than raw, not tiny
+            QVERIFY2(chunk.data.size() < 1000 * 13, qPrintable(QString::number(chunk.data.size())));
         // Truncated data is an error, never garbage.
         back.clear();
         QVERIFY(!SampleCodec::decode(chunk.codec, chunk.data.left(chunk.data.size() - 3), 1000,
