@@ -122,6 +122,7 @@ int setBlasThreads(int threads)
 {
     int set = 0;
     QStringList done;
+    QList<void *> called; // a shim (libblas.so.3) and its OpenBLAS resolve to one function
     for (const QString &p : loadedObjects()) {
         // Two names of one file (libopenblas.so.0, openblas-openmp/libblas.so.3) are one object.
         if (!looksLikeBlas(p) || done.contains(realPath(p)))
@@ -131,11 +132,12 @@ int setBlasThreads(int threads)
         if (!h)
             continue;
         using SetFn = void (*)(int);
-        if (auto f = reinterpret_cast<SetFn>(dlsym(h, "openblas_set_num_threads"))) {
-            f(threads);
-            ++set;
-        } else if (auto b = reinterpret_cast<SetFn>(dlsym(h, "bli_thread_set_num_threads"))) {
-            b(threads);
+        void *f = dlsym(h, "openblas_set_num_threads");
+        if (!f)
+            f = dlsym(h, "bli_thread_set_num_threads");
+        if (f && !called.contains(f)) {
+            reinterpret_cast<SetFn>(f)(threads);
+            called << f;
             ++set;
         }
         dlclose(h);

@@ -53,7 +53,7 @@ quint32 crcOf(const QByteArray &bytes)
 /// Inflates all gzip members of `in` into `out`. Stops with an error at corrupt or truncated
 /// input, or when the output would exceed maxBytes.
 bool gunzip(const QString &path, const QByteArray &in, qint64 maxBytes, QByteArray *out,
-            QString *error)
+            quint32 *crc, QString *error)
 {
     // The last 4 bytes hold the uncompressed size modulo 2^32 (ISIZE): a hint for the first
     // allocation only, since it can lie or wrap.
@@ -76,6 +76,10 @@ bool gunzip(const QString &path, const QByteArray &in, qint64 maxBytes, QByteArr
     }
     qint64 inPos = 0;
     qint64 outPos = 0;
+    qint64 memberStart = 0;
+    // zlib checks each member's CRC-32 against its trailer and leaves it in zs.adler: combined,
+    // they are the CRC of the whole output, without a second pass over it.
+    uLong wholeCrc = crc32(0L, Z_NULL, 0);
     int rc = Z_OK;
     while (true) {
         if (outPos == out->size()) {
@@ -99,6 +103,8 @@ bool gunzip(const QString &path, const QByteArray &in, qint64 maxBytes, QByteArr
         inPos += inChunk - zs.avail_in;
         outPos += outChunk - zs.avail_out;
         if (rc == Z_STREAM_END) {
+            wholeCrc = crc32_combine(wholeCrc, zs.adler, z_off_t(outPos - memberStart));
+            memberStart = outPos;
             // Concatenated gzip members are legal (gzip a b > c): continue with the next one,
             // ignoring zero padding some tools append.
             qint64 next = inPos;
@@ -121,6 +127,7 @@ bool gunzip(const QString &path, const QByteArray &in, qint64 maxBytes, QByteArr
     inflateEnd(&zs);
     if (rc == Z_STREAM_END) {
         out->resize(outPos);
+        *crc = quint32(wholeCrc);
         return true;
     }
     if (rc == Z_BUF_ERROR || inPos >= in.size()) {
@@ -291,12 +298,12 @@ std::optional<DataFile> readDataFile(const QString &path, QString *error, qint64
     }
     out.gzip = raw.size() >= 2 && uchar(raw.at(0)) == 0x1f && uchar(raw.at(1)) == 0x8b;
     if (out.gzip) {
-        if (!gunzip(path, raw, maxBytes, &out.bytes, error))
+        if (!gunzip(path, raw, maxBytes, &out.bytes, &out.crc32, error))
             return std::nullopt;
     } else {
         out.bytes = std::move(raw);
+        out.crc32 = crcOf(out.bytes);
     }
-    out.crc32 = crcOf(out.bytes);
     return out;
 }
 

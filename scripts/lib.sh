@@ -12,6 +12,7 @@ JB_PACKAGES=(
     libqcustomplot-dev
     libtorch-dev
     libsqlite3-dev sqlite3
+    zlib1g-dev            # the data-set readers gunzip IDX files themselves
     libopenblas0-openmp   # fp32 baselines are ~30x slower with the reference BLAS
     dataset-fashion-mnist # the default demo data set
     xvfb xauth            # GUI tests and screenshots without a display

@@ -141,6 +141,14 @@ private Q_SLOTS:
         const QString path =
             write(QStringLiteral("multi.gz"), gzip(whole.left(30)) + gzip(whole.mid(30)));
         QCOMPARE(errorFor(path, goodLabels()), QString());
+        // The recorded CRC is the one of the whole decompressed content, across members.
+        QString error;
+        const auto f = readDataFile(path, &error);
+        QVERIFY2(f, qPrintable(error));
+        QCOMPARE(f->bytes, whole);
+        QCOMPARE(f->crc32, quint32(crc32(crc32(0L, Z_NULL, 0),
+                                         reinterpret_cast<const Bytef *>(whole.constData()),
+                                         uInt(whole.size()))));
     }
 
     void truncatedImageDataNamesFileOffsetAndExpectation()
