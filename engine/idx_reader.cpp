@@ -244,7 +244,8 @@ bool parseIdxHeader(const DataFile &file, int expectedDims, const QString &what,
         QStringLiteral("expected %1 bytes (%2-byte header + %3 data %4)")
             .arg(expected)
             .arg(h->headerBytes)
-            .arg(what.section(QLatin1Char(' '), -1), shapeText(h->dims));
+            .arg(expectedDims == 3 ? QStringLiteral("image") : QStringLiteral("label"),
+                 shapeText(h->dims));
     if (b.size() < expected) {
         setError(error, QStringLiteral("%1: truncated at byte %2: %3")
                             .arg(name)

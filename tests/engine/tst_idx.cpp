@@ -157,7 +157,7 @@ private Q_SLOTS:
             write(QStringLiteral("train-images-idx3-ubyte"), idxImages(3, 4, 5).left(50));
         const QString e = errorFor(path, goodLabels());
         QVERIFY2(e.contains(path + QStringLiteral(": truncated at byte 50: expected 76 bytes "
-                                                  "(16-byte header + images data 3 x 4 x 5)")),
+                                                  "(16-byte header + image data 3 x 4 x 5)")),
                  qPrintable(e));
     }
 
