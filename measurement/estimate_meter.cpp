@@ -84,8 +84,8 @@ MeterStatus EstimateMeter::probe(double tdpW, const QString &procStat)
     ds.info.kind = MeterKind::Estimate;
     ds.info.method = QString::fromLatin1(method::CpuTimeEstimate);
     ds.info.source = procStat;
-    ds.info.note = QStringLiteral("estimate: TDP %1 W x CPU busy fraction x time, not measured")
-                       .arg(tdpW);
+    ds.info.note =
+        QStringLiteral("estimate: TDP %1 W x CPU busy fraction x time, not measured").arg(tdpW);
     if (!(tdpW > 0)) {
         ds.problem = QStringLiteral("TDP must be a positive number of watts, got %1").arg(tdpW);
         status.reason = QStringLiteral("not readable: ") + ds.problem;
@@ -121,8 +121,8 @@ QList<DomainInfo> EstimateMeter::domains() const
     d.kind = MeterKind::Estimate;
     d.method = QString::fromLatin1(method::CpuTimeEstimate);
     d.source = m_stat.path();
-    d.note = QStringLiteral("estimate: TDP %1 W x CPU busy fraction x time, not measured")
-                 .arg(m_tdpW);
+    d.note =
+        QStringLiteral("estimate: TDP %1 W x CPU busy fraction x time, not measured").arg(m_tdpW);
     return {d};
 }
 

@@ -60,9 +60,9 @@ private:
 
     double m_tdpW = kDefaultTdpW;
     SysfsFile m_stat;
-    CpuTimes m_base;            // counters at the last read that saw ticks
-    double m_busyFraction = 0;  // u over that last interval
-    double m_lastTimeS = 0;     // time of the last read
+    CpuTimes m_base;           // counters at the last read that saw ticks
+    double m_busyFraction = 0; // u over that last interval
+    double m_lastTimeS = 0;    // time of the last read
     double m_joules = 0;
 };
 

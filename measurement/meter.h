@@ -28,7 +28,7 @@ inline constexpr const char *CpuTimeEstimate = "cpu-time-x-tdp";     ///< /proc/
 /// One energy domain of a meter, e.g. "package-0", "package-0/core", "gpu-0", "cpu".
 struct DomainInfo
 {
-    QString name;   ///< unique within its meter
+    QString name; ///< unique within its meter
     MeterKind kind = MeterKind::Measured;
     QString method; ///< one of jb::method (counter, power-integration, cpu-time-x-tdp)
     QString source; ///< where it is read from: sysfs zone, perf event, GPU name, /proc/stat
@@ -45,8 +45,8 @@ struct DomainInfo
 /// Cumulative energy of every domain of one meter at one moment.
 struct MeterReading
 {
-    double timeS = 0;            ///< monotonic clock (CLOCK_MONOTONIC), seconds
-    std::vector<double> joules;  ///< since Meter::start(), in domains() order
+    double timeS = 0;           ///< monotonic clock (CLOCK_MONOTONIC), seconds
+    std::vector<double> joules; ///< since Meter::start(), in domains() order
 };
 
 /// Seconds on the monotonic clock (std::chrono::steady_clock == CLOCK_MONOTONIC on Linux).
@@ -109,7 +109,7 @@ struct DomainStatus
 /// What discovery found for one kind of meter (see MeterRegistry).
 struct MeterStatus
 {
-    QString id;          ///< the Meter::id() it has or would have
+    QString id; ///< the Meter::id() it has or would have
     QString displayName;
     MeterKind kind = MeterKind::Measured;
     bool present = false;  ///< the interface exists on this machine (tree, PMU, library)

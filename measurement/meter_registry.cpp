@@ -26,8 +26,8 @@ void addDomainWarnings(const MeterStatus &s, QStringList *warnings)
 {
     for (const DomainStatus &d : s.domains) {
         if (!d.readable)
-            warnings->append(QStringLiteral("%1: domain %2 left out: %3")
-                                 .arg(s.id, d.info.name, d.problem));
+            warnings->append(
+                QStringLiteral("%1: domain %2 left out: %3").arg(s.id, d.info.name, d.problem));
     }
 }
 

@@ -121,7 +121,8 @@ MeterStatus NvmlMeter::probe(const QString &library)
     }
     unsigned int count = 0;
     if (const nvmlReturn_t r = api->getCount(&count); r != NVML_SUCCESS) {
-        status.reason = QStringLiteral("not readable: %1").arg(api->describe("nvmlDeviceGetCount_v2", r));
+        status.reason =
+            QStringLiteral("not readable: %1").arg(api->describe("nvmlDeviceGetCount_v2", r));
         return status;
     }
     if (count == 0) {

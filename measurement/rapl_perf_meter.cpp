@@ -112,8 +112,7 @@ std::optional<quint64> RaplPerfMeter::parseEventConfig(const QString &eventText,
         QString format, ignored;
         if (!readTextFile(root + QStringLiteral("/format/") + key, &format, &ignored)) {
             if (key != QLatin1String("event")) {
-                *error = QStringLiteral("term '%1' has no format file %2/format/%1")
-                             .arg(key, root);
+                *error = QStringLiteral("term '%1' has no format file %2/format/%1").arg(key, root);
                 return std::nullopt;
             }
             format = QStringLiteral("config:0-63");
@@ -130,7 +129,7 @@ std::optional<quint64> RaplPerfMeter::parseEventConfig(const QString &eventText,
 }
 
 std::optional<RaplPerfMeter::PmuDescription> RaplPerfMeter::describePmu(const QString &root,
-                                                                         QString *error)
+                                                                        QString *error)
 {
     PmuDescription pmu;
     QString text;
@@ -155,8 +154,8 @@ std::optional<RaplPerfMeter::PmuDescription> RaplPerfMeter::describePmu(const QS
     }
 
     const QString eventsDir = root + QStringLiteral("/events");
-    const QStringList names = QDir(eventsDir).entryList(
-        {QStringLiteral("energy-*")}, QDir::Files | QDir::System, QDir::Name);
+    const QStringList names = QDir(eventsDir).entryList({QStringLiteral("energy-*")},
+                                                        QDir::Files | QDir::System, QDir::Name);
     for (const QString &name : names) {
         if (name.contains(QLatin1Char('.')))
             continue; // .scale / .unit companions
@@ -263,12 +262,12 @@ MeterStatus RaplPerfMeter::probe(const QString &root)
                                  .arg(pmu->cpus[p])
                                  .arg(QString::fromLocal8Bit(std::strerror(e)));
                 if (e == EACCES || e == EPERM)
-                    ds.problem += QStringLiteral(
-                                      ". kernel.perf_event_paranoid is %1; system-wide events "
-                                      "need 0 or less, or CAP_PERFMON. Fix: 'sudo sysctl "
-                                      "kernel.perf_event_paranoid=0' (persist it in "
-                                      "/etc/sysctl.d/), or run as root")
-                                      .arg(paranoidText());
+                    ds.problem +=
+                        QStringLiteral(". kernel.perf_event_paranoid is %1; system-wide events "
+                                       "need 0 or less, or CAP_PERFMON. Fix: 'sudo sysctl "
+                                       "kernel.perf_event_paranoid=0' (persist it in "
+                                       "/etc/sysctl.d/), or run as root")
+                            .arg(paranoidText());
                 if (firstError.isEmpty())
                     firstError = ds.problem;
                 status.domains.append(ds);

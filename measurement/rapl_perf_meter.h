@@ -34,7 +34,7 @@ public:
     /// What sysfs says about the power PMU.
     struct PmuDescription
     {
-        int type = -1; ///< perf_event_attr.type
+        int type = -1;   ///< perf_event_attr.type
         QList<int> cpus; ///< one CPU per package (cpumask)
         QList<EventDescription> events;
     };

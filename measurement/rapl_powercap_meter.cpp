@@ -6,8 +6,8 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QHash>
-#include <QSet>
 #include <QRegularExpression>
+#include <QSet>
 
 #include <algorithm>
 #include <cerrno>
@@ -90,10 +90,11 @@ MeterStatus RaplPowercapMeter::probe(const QString &root)
     status.kind = MeterKind::Measured;
 
     if (!QFileInfo(root).isDir()) {
-        status.reason = QStringLiteral(
-                            "not present: no powercap tree at %1 (a VM or CPU without RAPL, or the "
-                            "intel_rapl_msr module is not loaded: try 'sudo modprobe intel_rapl_msr')")
-                            .arg(root);
+        status.reason =
+            QStringLiteral(
+                "not present: no powercap tree at %1 (a VM or CPU without RAPL, or the "
+                "intel_rapl_msr module is not loaded: try 'sudo modprobe intel_rapl_msr')")
+                .arg(root);
         return status;
     }
     const QList<Zone> zones = listZones(root);
@@ -130,8 +131,8 @@ MeterStatus RaplPowercapMeter::probe(const QString &root)
         }
         QString name = zoneName;
         if (z.sub >= 0) {
-            const QString parent = packageNames.value(z.package,
-                                                      QStringLiteral("intel-rapl:%1").arg(z.package));
+            const QString parent =
+                packageNames.value(z.package, QStringLiteral("intel-rapl:%1").arg(z.package));
             name = parent + QLatin1Char('/') + zoneName;
             // core (PP0) and uncore (PP1) are parts of the package; DRAM is a separate plane.
             if (zoneName != QLatin1String("dram"))
@@ -207,18 +208,11 @@ MeterStatus RaplPowercapMeter::probe(const QString &root)
     return status;
 }
 
-bool RaplPowercapMeter::readDomain(Domain &d, quint64 *raw, QString *error) const
-{
-    if (!d.energy.readUInt64(raw, error))
-        return false;
-    return true;
-}
-
 bool RaplPowercapMeter::start(QString *error)
 {
     for (Domain &d : m_domains) {
         quint64 raw = 0;
-        if (!readDomain(d, &raw, error))
+        if (!d.energy.readUInt64(&raw, error))
             return false;
         d.counter.reset(raw);
     }
@@ -231,7 +225,7 @@ bool RaplPowercapMeter::read(std::span<double> joules, QString *error)
     for (size_t i = 0; i < m_domains.size(); ++i) {
         Domain &d = m_domains[i];
         quint64 raw = 0;
-        if (!readDomain(d, &raw, error))
+        if (!d.energy.readUInt64(&raw, error))
             return false;
         if (!d.counter.update(raw)) {
             if (error)

@@ -49,7 +49,6 @@ private:
         WrappingCounter counter;
     };
     RaplPowercapMeter() = default;
-    bool readDomain(Domain &d, quint64 *raw, QString *error) const;
 
     QString m_root;
     std::vector<Domain> m_domains;

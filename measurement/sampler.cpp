@@ -47,7 +47,8 @@ bool Sampler::setRate(double hz, QString *error)
 {
     if (!(hz >= 1.0 && hz <= kMaxRateHz)) {
         if (error)
-            *error = QStringLiteral("sampling rate %1 Hz is outside 1..%2 Hz").arg(hz).arg(kMaxRateHz);
+            *error =
+                QStringLiteral("sampling rate %1 Hz is outside 1..%2 Hz").arg(hz).arg(kMaxRateHz);
         return false;
     }
     m_rateHz = hz;
@@ -220,8 +221,8 @@ void Sampler::closePhaseLocked(qsizetype endRow)
         e.method = d.info.method;
         e.joules = m_values[static_cast<size_t>(endRow) * columns + c] -
                    m_values[static_cast<size_t>(m_openPhaseRow) * columns + c];
-        e.averagePowerW = p.durationS > 0 ? e.joules / p.durationS
-                                          : std::numeric_limits<double>::quiet_NaN();
+        e.averagePowerW =
+            p.durationS > 0 ? e.joules / p.durationS : std::numeric_limits<double>::quiet_NaN();
         e.tooShort = p.durationS < 10.0 * d.updateIntervalS;
         p.domains.append(e);
     }

@@ -45,8 +45,8 @@ double netEnergyJ(double grossJoules, double idlePowerW, double durationS);
 /// uniform in [0,1), so the result is the same on every platform), the CI bounds being the
 /// (1-level)/2 and (1+level)/2 quantiles (quantileSorted) of the resample means.
 /// Errors: no values, resamples < 1, level outside (0, 1).
-std::optional<ConfidenceInterval> bootstrapMeanCi(std::span<const double> values,
-                                                  QString *error, quint64 seed = kDefaultSeed,
+std::optional<ConfidenceInterval> bootstrapMeanCi(std::span<const double> values, QString *error,
+                                                  quint64 seed = kDefaultSeed,
                                                   int resamples = kDefaultResamples,
                                                   double level = 0.95);
 /// Paired-difference CI: the differences variant[i] - baseline[i] (paired by repetition index)
@@ -65,9 +65,18 @@ inline std::span<const double> view(const QList<double> &v)
 {
     return {v.constData(), static_cast<size_t>(v.size())};
 }
-inline double mean(const QList<double> &v) { return mean(view(v)); }
-inline double mean(const std::vector<double> &v) { return mean(view(v)); }
-inline double standardDeviation(const QList<double> &v) { return standardDeviation(view(v)); }
+inline double mean(const QList<double> &v)
+{
+    return mean(view(v));
+}
+inline double mean(const std::vector<double> &v)
+{
+    return mean(view(v));
+}
+inline double standardDeviation(const QList<double> &v)
+{
+    return standardDeviation(view(v));
+}
 inline double standardDeviation(const std::vector<double> &v)
 {
     return standardDeviation(view(v));

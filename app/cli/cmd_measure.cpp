@@ -12,8 +12,8 @@
 #include <QTextStream>
 
 #include <chrono>
-#include <thread>
 #include <cmath>
+#include <thread>
 #include <unistd.h>
 
 using namespace jb;
@@ -54,8 +54,9 @@ int runMeasure(const QStringList &args)
     const QCommandLineOption duration(QStringLiteral("duration"),
                                       QStringLiteral("Measure for this many seconds."),
                                       QStringLiteral("seconds"));
-    const QCommandLineOption json(QStringLiteral("json"),
-                                  QStringLiteral("Print JSON (the command's stdout then goes to stderr)."));
+    const QCommandLineOption json(
+        QStringLiteral("json"),
+        QStringLiteral("Print JSON (the command's stdout then goes to stderr)."));
     const QCommandLineOption rate(QStringLiteral("rate"),
                                   QStringLiteral("Sampling rate in Hz, 1 to 1000 (default 10)."),
                                   QStringLiteral("hz"), QStringLiteral("10"));
@@ -92,7 +93,9 @@ int runMeasure(const QStringList &args)
     Sampler sampler;
     QString error;
     if (!ok || !sampler.setRate(rateHz, &error)) {
-        printError(ok ? error : QStringLiteral("--rate must be a number, got '%1'").arg(parser.value(rate)));
+        printError(
+            ok ? error
+               : QStringLiteral("--rate must be a number, got '%1'").arg(parser.value(rate)));
         return ExitUsage;
     }
     DiscoveryOptions options = DiscoveryOptions::fromEnvironment();
@@ -109,8 +112,8 @@ int runMeasure(const QStringList &args)
     const QList<MeterStatus> found = registry.discover(options);
     const std::optional<MeterSelection> selection =
         parser.isSet(meters)
-            ? registry.select(found, parser.value(meters).split(QLatin1Char(','), Qt::SkipEmptyParts),
-                              &error)
+            ? registry.select(
+                  found, parser.value(meters).split(QLatin1Char(','), Qt::SkipEmptyParts), &error)
             : registry.selectDefault(found, &error);
     if (!selection) {
         printError(error);
@@ -131,7 +134,8 @@ int runMeasure(const QStringList &args)
     QString commandProblem;
     sampler.markPhase(command.isEmpty() ? QStringLiteral("window") : QStringLiteral("command"));
     if (command.isEmpty()) {
-        std::this_thread::sleep_for(std::chrono::microseconds(static_cast<qint64>(durationS * 1e6)));
+        std::this_thread::sleep_for(
+            std::chrono::microseconds(static_cast<qint64>(durationS * 1e6)));
     } else {
         QProcess process;
         process.setProcessChannelMode(QProcess::ForwardedChannels);
@@ -141,7 +145,8 @@ int runMeasure(const QStringList &args)
         process.start(command.first(), command.mid(1));
         if (!process.waitForStarted(-1)) {
             sampler.stop();
-            printError(QStringLiteral("cannot start '%1': %2").arg(command.first(), process.errorString()));
+            printError(QStringLiteral("cannot start '%1': %2")
+                           .arg(command.first(), process.errorString()));
             return 127;
         }
         process.waitForFinished(-1);
@@ -185,20 +190,23 @@ int runMeasure(const QStringList &args)
                       {QStringLiteral("estimate_only"), selection->estimateOnly()},
                       {QStringLiteral("meters"), meterList},
                       {QStringLiteral("domains"), domains},
-                      {QStringLiteral("warnings"), QJsonArray::fromStringList(selection->warnings + sampler.warnings())},
+                      {QStringLiteral("warnings"),
+                       QJsonArray::fromStringList(selection->warnings + sampler.warnings())},
                       {QStringLiteral("errors"), QJsonArray::fromStringList(sampler.errors())}};
         if (!command.isEmpty()) {
             o.insert(QStringLiteral("command"), QJsonArray::fromStringList(command));
-            o.insert(QStringLiteral("exit_code"), commandProblem.isEmpty() ? QJsonValue(commandExit) : QJsonValue());
+            o.insert(QStringLiteral("exit_code"),
+                     commandProblem.isEmpty() ? QJsonValue(commandExit) : QJsonValue());
         }
         printOut(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Indented)));
     } else {
         QString text;
         if (!command.isEmpty())
-            text += QStringLiteral("Command: %1 (%2)\n")
-                        .arg(command.join(QLatin1Char(' ')),
-                             commandProblem.isEmpty() ? QStringLiteral("exit code %1").arg(commandExit)
-                                                      : commandProblem);
+            text +=
+                QStringLiteral("Command: %1 (%2)\n")
+                    .arg(command.join(QLatin1Char(' ')),
+                         commandProblem.isEmpty() ? QStringLiteral("exit code %1").arg(commandExit)
+                                                  : commandProblem);
         text += QStringLiteral("Measured %1 s at %2 Hz (%3 samples)\n\n")
                     .arg(p.durationS, 0, 'f', 3)
                     .arg(sampler.effectiveRate())
@@ -223,9 +231,11 @@ int runMeasure(const QStringList &args)
                         .arg(d.tooShort ? QStringLiteral(" *") : QString());
         }
         if (anyTooShort)
-            text += QStringLiteral("\n* shorter than 10x the meter's update interval: unreliable\n");
+            text +=
+                QStringLiteral("\n* shorter than 10x the meter's update interval: unreliable\n");
         if (selection->estimateOnly())
-            text += QStringLiteral("\nNo hardware counter was read: every figure above is an estimate.\n");
+            text += QStringLiteral(
+                "\nNo hardware counter was read: every figure above is an estimate.\n");
         text += QStringLiteral("\nDomains are listed separately and not summed: a core or uncore "
                                "domain is part of its package; estimates are never added to "
                                "measurements.\n");

@@ -10,8 +10,8 @@
 #include <QJsonObject>
 
 #include <chrono>
-#include <thread>
 #include <cmath>
+#include <thread>
 
 using namespace jb;
 using namespace jb::cli;
@@ -41,9 +41,10 @@ int runMeters(const QStringList &args)
     parser.setApplicationDescription(QStringLiteral(
         "Lists every energy meter (rapl-powercap, rapl-perf, nvml, estimate) and its domains, "
         "whether each can be read and why not, and the current power over a short window."));
-    const QCommandLineOption window(QStringLiteral("window"),
-                                    QStringLiteral("Seconds over which power is measured (default 0.5)."),
-                                    QStringLiteral("seconds"), QStringLiteral("0.5"));
+    const QCommandLineOption window(
+        QStringLiteral("window"),
+        QStringLiteral("Seconds over which power is measured (default 0.5)."),
+        QStringLiteral("seconds"), QStringLiteral("0.5"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print JSON."));
     const QCommandLineOption tdp(QStringLiteral("tdp"),
                                  QStringLiteral("TDP in watts for the CPU-time estimate "
@@ -118,7 +119,8 @@ int runMeters(const QStringList &args)
                               {QStringLiteral("problem"), d.problem}};
                 if (d.readable && readableIndex < power[i].size()) {
                     const double w = power[i][readableIndex++];
-                    o.insert(QStringLiteral("power_w"), std::isfinite(w) ? QJsonValue(w) : QJsonValue());
+                    o.insert(QStringLiteral("power_w"),
+                             std::isfinite(w) ? QJsonValue(w) : QJsonValue());
                 }
                 domains.append(o);
             }
@@ -130,10 +132,9 @@ int runMeters(const QStringList &args)
                                       {QStringLiteral("reason"), s.reason},
                                       {QStringLiteral("domains"), domains}});
         }
-        printOut(QString::fromUtf8(
-            QJsonDocument(QJsonObject{{QStringLiteral("window_s"), windowS},
-                                      {QStringLiteral("meters"), meters}})
-                .toJson(QJsonDocument::Indented)));
+        printOut(QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("window_s"), windowS},
+                                                             {QStringLiteral("meters"), meters}})
+                                       .toJson(QJsonDocument::Indented)));
         return ExitOk;
     }
 
@@ -152,7 +153,8 @@ int runMeters(const QStringList &args)
             for (const DomainStatus &d : s.domains)
                 names.append(d.info.name);
             if (!names.isEmpty())
-                text += QStringLiteral("    domains found: %1\n").arg(names.join(QStringLiteral(", ")));
+                text +=
+                    QStringLiteral("    domains found: %1\n").arg(names.join(QStringLiteral(", ")));
             continue;
         }
         size_t readableIndex = 0;
@@ -167,7 +169,9 @@ int runMeters(const QStringList &args)
                 if (!d.problem.isEmpty())
                     text += QStringLiteral("        note: %1\n").arg(d.problem);
             } else {
-                text += QStringLiteral("    %1 not readable: %2\n").arg(d.info.name, -22).arg(d.problem);
+                text += QStringLiteral("    %1 not readable: %2\n")
+                            .arg(d.info.name, -22)
+                            .arg(d.problem);
             }
         }
     }
@@ -177,5 +181,5 @@ int runMeters(const QStringList &args)
 
 } // namespace
 
-JB_CLI_COMMAND(meters, "meters", "List energy meters and domains, readable or not, with current power",
-               runMeters);
+JB_CLI_COMMAND(meters, "meters",
+               "List energy meters and domains, readable or not, with current power", runMeters);

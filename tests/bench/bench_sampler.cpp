@@ -17,8 +17,8 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 #include <time.h>
 
@@ -118,7 +118,8 @@ int main(int argc, char **argv)
         const auto t0 = std::chrono::steady_clock::now();
         std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<qint64>(seconds * 1000)));
         sampler.stop();
-        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        const double wall =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const double cpu = sampler.threadCpuSeconds();
         std::printf("%6.0f Hz: %lld samples in %.2f s, sampler thread CPU %.4f s = %.4f %% of one "
                     "core (%.1f us per sample), %llu overruns%s\n",

@@ -33,8 +33,7 @@ QByteArray padded(quint64 v)
 } // namespace
 
 FakePowercapTree::FakePowercapTree(const QString &base)
-    : m_base(base),
-      m_root(base + QStringLiteral("/sys/class/powercap")),
+    : m_base(base), m_root(base + QStringLiteral("/sys/class/powercap")),
       m_devices(base + QStringLiteral("/sys/devices/virtual/powercap/intel-rapl"))
 {
     QDir().mkpath(m_root);
@@ -66,14 +65,14 @@ bool FakePowercapTree::addZone(const QString &zone, const QString &name, quint64
         return false;
     if (!writeWhole(dir + QStringLiteral("/name"), name.toUtf8() + '\n'))
         return false;
-    if (maxRangeUj &&
-        !writeWhole(dir + QStringLiteral("/max_energy_range_uj"), QByteArray::number(*maxRangeUj) + '\n'))
+    if (maxRangeUj && !writeWhole(dir + QStringLiteral("/max_energy_range_uj"),
+                                  QByteArray::number(*maxRangeUj) + '\n'))
         return false;
     writeWhole(dir + QStringLiteral("/enabled"), "1\n");
     if (!writeWhole(dir + QStringLiteral("/energy_uj"), padded(energyUj)))
         return false;
-    const QString relative = QStringLiteral("../../") +
-                             QDir(m_base + QStringLiteral("/sys")).relativeFilePath(dir);
+    const QString relative =
+        QStringLiteral("../../") + QDir(m_base + QStringLiteral("/sys")).relativeFilePath(dir);
     return QFile::link(relative, m_root + QLatin1Char('/') + zone);
 }
 
@@ -101,7 +100,8 @@ bool FakePowercapTree::setEnergy(const QString &zone, quint64 energyUj)
     return ::pwrite(fd, text.constData(), static_cast<size_t>(text.size()), 0) == text.size();
 }
 
-bool FakePowercapTree::writeFile(const QString &zone, const QString &file, const QByteArray &content)
+bool FakePowercapTree::writeFile(const QString &zone, const QString &file,
+                                 const QByteArray &content)
 {
     return writeWhole(zoneDir(zone) + QLatin1Char('/') + file, content);
 }

@@ -16,7 +16,8 @@ namespace jb::test {
 /// (a QTemporaryDir):
 ///
 ///     <base>/sys/class/powercap/intel-rapl       -> ../../devices/virtual/powercap/intel-rapl
-///     <base>/sys/class/powercap/intel-rapl:0     -> ../../devices/virtual/powercap/intel-rapl/intel-rapl:0
+///     <base>/sys/class/powercap/intel-rapl:0     ->
+///     ../../devices/virtual/powercap/intel-rapl/intel-rapl:0
 ///     <base>/sys/class/powercap/intel-rapl:0:0   -> .../intel-rapl:0/intel-rapl:0:0
 ///     <base>/sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/{name,energy_uj,max_energy_range_uj}
 ///
@@ -73,8 +74,7 @@ public:
     void stop();
     /// Writes the counter for this instant and calls fn while no other update can happen, so
     /// that whatever fn reads matches totalUj(); returns the true total written, in uJ.
-    template <typename F>
-    quint64 syncAndRun(F fn)
+    template <typename F> quint64 syncAndRun(F fn)
     {
         std::lock_guard lock(m_mutex);
         writeNowLocked();

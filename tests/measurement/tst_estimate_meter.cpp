@@ -33,9 +33,10 @@ private Q_SLOTS:
     void parsesTheAggregateLine()
     {
         QString error;
-        const auto t = EstimateMeter::parseProcStat("cpu  100 5 50 1000 20 3 2 7 9 9\ncpu0 1\n", &error);
+        const auto t =
+            EstimateMeter::parseProcStat("cpu  100 5 50 1000 20 3 2 7 9 9\ncpu0 1\n", &error);
         QVERIFY2(t, qPrintable(error));
-        QCOMPARE(t->busy, quint64(100 + 5 + 50 + 3 + 2));           // user nice system irq softirq
+        QCOMPARE(t->busy, quint64(100 + 5 + 50 + 3 + 2)); // user nice system irq softirq
         QCOMPARE(t->total, quint64(100 + 5 + 50 + 3 + 2 + 1000 + 20 + 7)); // + idle iowait steal
         const auto old = EstimateMeter::parseProcStat("cpu 10 0 10 80\n", &error); // old kernels
         QVERIFY(old);

@@ -35,7 +35,8 @@ private:
         o.powercapRoot = withTree ? m_dir.path() + QStringLiteral("/sys/class/powercap")
                                   : m_dir.path() + QStringLiteral("/no-powercap");
         o.perfEventRoot = m_dir.path() + QStringLiteral("/no-power-pmu");
-        o.nvmlLibrary = withNvml ? QStringLiteral(JB_FAKE_NVML) : m_dir.path() + QStringLiteral("/no-nvml.so");
+        o.nvmlLibrary =
+            withNvml ? QStringLiteral(JB_FAKE_NVML) : m_dir.path() + QStringLiteral("/no-nvml.so");
         o.estimateTdpW = 45;
         o.procStat = QStringLiteral("/proc/stat");
         return o;
@@ -47,15 +48,17 @@ private Q_SLOTS:
         qputenv("FAKE_NVML_DEVICES", "1");
         m_tree = std::make_unique<FakePowercapTree>(m_dir.path());
         m_tree->buildIntelTwoPackages();
-        QVERIFY(m_tree->writeFile(QStringLiteral("intel-rapl:1:2"), QStringLiteral("energy_uj"), "bad\n"));
+        QVERIFY(m_tree->writeFile(QStringLiteral("intel-rapl:1:2"), QStringLiteral("energy_uj"),
+                                  "bad\n"));
     }
 
     void knowsItsMeters()
     {
         const MeterRegistry r = MeterRegistry::builtIn();
-        QCOMPARE(r.selectableIds(), QStringList({QStringLiteral("rapl"), QStringLiteral("rapl-powercap"),
-                                                 QStringLiteral("rapl-perf"), QStringLiteral("nvml"),
-                                                 QStringLiteral("estimate")}));
+        QCOMPARE(r.selectableIds(),
+                 QStringList({QStringLiteral("rapl"), QStringLiteral("rapl-powercap"),
+                              QStringLiteral("rapl-perf"), QStringLiteral("nvml"),
+                              QStringLiteral("estimate")}));
         const QList<MeterStatus> found = r.discover(options(false, false));
         QCOMPARE(found.size(), 4);
         QCOMPARE(found[0].id, QStringLiteral("rapl-powercap"));
@@ -75,11 +78,13 @@ private Q_SLOTS:
         QString error;
         const auto sel = r.selectDefault(found, &error);
         QVERIFY2(sel, qPrintable(error));
-        QCOMPARE(ids(sel->meters), QStringList({QStringLiteral("rapl-powercap"), QStringLiteral("nvml")}));
+        QCOMPARE(ids(sel->meters),
+                 QStringList({QStringLiteral("rapl-powercap"), QStringLiteral("nvml")}));
         QVERIFY(!sel->estimateOnly());
         // The broken DRAM zone is left out, and said so.
         QCOMPARE(sel->warnings.size(), 1);
-        QVERIFY2(sel->warnings[0].startsWith(QStringLiteral("rapl-powercap: domain package-1/dram left out: ")),
+        QVERIFY2(sel->warnings[0].startsWith(
+                     QStringLiteral("rapl-powercap: domain package-1/dram left out: ")),
                  qPrintable(sel->warnings[0]));
     }
 
@@ -94,11 +99,13 @@ private Q_SLOTS:
         QVERIFY(sel->estimateOnly());
         QCOMPARE(sel->warnings.size(), 1);
         const QString w = sel->warnings[0];
-        QVERIFY2(w.startsWith(QStringLiteral("no hardware energy counter readable: rapl-powercap: not present")),
+        QVERIFY2(w.startsWith(QStringLiteral(
+                     "no hardware energy counter readable: rapl-powercap: not present")),
                  qPrintable(w));
         QVERIFY(w.contains(QStringLiteral("rapl-perf: not present")));
         QVERIFY(w.contains(QStringLiteral("nvml: not present")));
-        QVERIFY(w.contains(QStringLiteral("; using the CPU-time estimate (TDP 45 W x busy fraction) instead")));
+        QVERIFY(w.contains(
+            QStringLiteral("; using the CPU-time estimate (TDP 45 W x busy fraction) instead")));
     }
 
     void explicitChoice()
@@ -106,12 +113,17 @@ private Q_SLOTS:
         const MeterRegistry r = MeterRegistry::builtIn();
         const QList<MeterStatus> found = r.discover(options(true, false));
         QString error;
-        auto sel = r.select(found, {QStringLiteral("rapl"), QStringLiteral("estimate"), QStringLiteral("rapl-powercap")}, &error);
+        auto sel = r.select(
+            found,
+            {QStringLiteral("rapl"), QStringLiteral("estimate"), QStringLiteral("rapl-powercap")},
+            &error);
         QVERIFY2(sel, qPrintable(error));
-        QCOMPARE(ids(sel->meters), QStringList({QStringLiteral("rapl-powercap"), QStringLiteral("estimate")}));
+        QCOMPARE(ids(sel->meters),
+                 QStringList({QStringLiteral("rapl-powercap"), QStringLiteral("estimate")}));
 
         QVERIFY(!r.select(found, {QStringLiteral("nvml")}, &error));
-        QVERIFY2(error.startsWith(QStringLiteral("meter 'nvml' cannot be used: nvml: not present: cannot load")),
+        QVERIFY2(error.startsWith(
+                     QStringLiteral("meter 'nvml' cannot be used: nvml: not present: cannot load")),
                  qPrintable(error));
         QVERIFY(error.contains(QStringLiteral("JOULEBENCH_NVML_LIBRARY")));
 
@@ -119,7 +131,8 @@ private Q_SLOTS:
         QVERIFY2(error.contains(QStringLiteral("no power PMU")), qPrintable(error));
 
         QVERIFY(!r.select(found, {QStringLiteral("watts")}, &error));
-        QVERIFY2(error.startsWith(QStringLiteral("unknown meter 'watts'; known meters: rapl, rapl-powercap")),
+        QVERIFY2(error.startsWith(
+                     QStringLiteral("unknown meter 'watts'; known meters: rapl, rapl-powercap")),
                  qPrintable(error));
         QVERIFY(!r.select(found, {}, &error));
     }

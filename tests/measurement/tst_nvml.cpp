@@ -102,13 +102,15 @@ private Q_SLOTS:
     {
         const MeterStatus none = NvmlMeter::probe(QStringLiteral("/nonexistent/libnvidia-ml.so.1"));
         QVERIFY(!none.present);
-        QVERIFY2(none.reason.contains(QStringLiteral("cannot load /nonexistent/libnvidia-ml.so.1")) &&
-                     none.reason.contains(QStringLiteral("JOULEBENCH_NVML_LIBRARY")),
-                 qPrintable(none.reason));
+        QVERIFY2(
+            none.reason.contains(QStringLiteral("cannot load /nonexistent/libnvidia-ml.so.1")) &&
+                none.reason.contains(QStringLiteral("JOULEBENCH_NVML_LIBRARY")),
+            qPrintable(none.reason));
         setFake("present", "1000", "1");
         const MeterStatus old = NvmlMeter::probe(QStringLiteral(JB_FAKE_NVML_OLD));
         QVERIFY(!old.readable);
-        QVERIFY2(old.reason.contains(QStringLiteral("does not export nvmlDeviceGetTotalEnergyConsumption")),
+        QVERIFY2(old.reason.contains(
+                     QStringLiteral("does not export nvmlDeviceGetTotalEnergyConsumption")),
                  qPrintable(old.reason));
     }
 

@@ -29,8 +29,10 @@ QString makePmu(const QTemporaryDir &dir, const QByteArray &type = "4242\n")
     writeFile(root + QStringLiteral("/type"), type);
     writeFile(root + QStringLiteral("/cpumask"), "0,28\n");
     writeFile(root + QStringLiteral("/format/event"), "config:0-7\n");
-    const char *events[][2] = {{"energy-cores", "event=0x01"}, {"energy-pkg", "event=0x02"},
-                               {"energy-ram", "event=0x03"},   {"energy-psys", "event=0x05"}};
+    const char *events[][2] = {{"energy-cores", "event=0x01"},
+                               {"energy-pkg", "event=0x02"},
+                               {"energy-ram", "event=0x03"},
+                               {"energy-psys", "event=0x05"}};
     for (const auto &e : events) {
         const QString base = root + QStringLiteral("/events/") + QLatin1String(e[0]);
         writeFile(base, QByteArray(e[1]) + '\n');
@@ -74,8 +76,9 @@ private Q_SLOTS:
         QString error;
         QCOMPARE(RaplPerfMeter::parseEventConfig(QStringLiteral("event=0x02"), root, &error),
                  std::optional<quint64>(0x02));
-        QCOMPARE(RaplPerfMeter::parseEventConfig(QStringLiteral("event=0x01,umask=0x10"), root, &error),
-                 std::optional<quint64>(0x1001));
+        QCOMPARE(
+            RaplPerfMeter::parseEventConfig(QStringLiteral("event=0x01,umask=0x10"), root, &error),
+            std::optional<quint64>(0x1001));
         QCOMPARE(RaplPerfMeter::parseEventConfig(QStringLiteral("split=0xab"), root, &error),
                  std::optional<quint64>(0xaULL << 32 | 0xb));
         QVERIFY(!RaplPerfMeter::parseEventConfig(QStringLiteral("event=0x1ff"), root, &error));
@@ -91,17 +94,23 @@ private Q_SLOTS:
 
     void cpuListsAndDomainNames()
     {
-        QCOMPARE(RaplPerfMeter::parseCpuList(QStringLiteral("0")).value_or(QList<int>()), QList<int>{0});
+        QCOMPARE(RaplPerfMeter::parseCpuList(QStringLiteral("0")).value_or(QList<int>()),
+                 QList<int>{0});
         QCOMPARE(RaplPerfMeter::parseCpuList(QStringLiteral("0-2,8\n")).value_or(QList<int>()),
                  (QList<int>{0, 1, 2, 8}));
         QVERIFY(!RaplPerfMeter::parseCpuList(QStringLiteral("")));
         QVERIFY(!RaplPerfMeter::parseCpuList(QStringLiteral("3-1")));
         QVERIFY(!RaplPerfMeter::parseCpuList(QStringLiteral("a")));
-        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-pkg"), 1), QStringLiteral("package-1"));
-        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-cores"), 0), QStringLiteral("package-0/core"));
-        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-gpu"), 0), QStringLiteral("package-0/uncore"));
-        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-ram"), 1), QStringLiteral("package-1/dram"));
-        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-psys"), 0), QStringLiteral("psys"));
+        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-pkg"), 1),
+                 QStringLiteral("package-1"));
+        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-cores"), 0),
+                 QStringLiteral("package-0/core"));
+        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-gpu"), 0),
+                 QStringLiteral("package-0/uncore"));
+        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-ram"), 1),
+                 QStringLiteral("package-1/dram"));
+        QCOMPARE(RaplPerfMeter::domainName(QStringLiteral("energy-psys"), 0),
+                 QStringLiteral("psys"));
         QVERIFY(RaplPerfMeter::domainName(QStringLiteral("energy-psys"), 1).isEmpty());
         QVERIFY(RaplPerfMeter::domainName(QStringLiteral("energy-other"), 0).isEmpty());
     }
@@ -137,8 +146,9 @@ private Q_SLOTS:
         QCOMPARE(s.domains.size(), 7); // 4 events on package 0, 3 on package 1 (psys once)
         QCOMPARE(s.domains[1].info.name, QStringLiteral("package-0"));
         QCOMPARE(s.domains[0].info.partOf, QStringLiteral("package-0"));
-        QVERIFY2(s.reason.contains(QStringLiteral("perf_event_open(power/energy-cores, cpu 0) failed")),
-                 qPrintable(s.reason));
+        QVERIFY2(
+            s.reason.contains(QStringLiteral("perf_event_open(power/energy-cores, cpu 0) failed")),
+            qPrintable(s.reason));
     }
 
     void rootFromTheEnvironment()
@@ -146,7 +156,8 @@ private Q_SLOTS:
         qputenv("JOULEBENCH_PERF_EVENT_ROOT", "/x/power");
         QCOMPARE(RaplPerfMeter::defaultRoot(), QStringLiteral("/x/power"));
         qunsetenv("JOULEBENCH_PERF_EVENT_ROOT");
-        QCOMPARE(RaplPerfMeter::defaultRoot(), QStringLiteral("/sys/bus/event_source/devices/power"));
+        QCOMPARE(RaplPerfMeter::defaultRoot(),
+                 QStringLiteral("/sys/bus/event_source/devices/power"));
     }
 };
 

@@ -73,7 +73,8 @@ private Q_SLOTS:
         QTemporaryDir dir;
         FakePowercapTree tree(dir.path());
         tree.buildIntelTwoPackages();
-        QVERIFY(tree.addOtherZone(QStringLiteral("intel-rapl-mmio:0"), QStringLiteral("package-0"), 5));
+        QVERIFY(
+            tree.addOtherZone(QStringLiteral("intel-rapl-mmio:0"), QStringLiteral("package-0"), 5));
         const MeterStatus s = RaplPowercapMeter::probe(tree.root());
         QVERIFY2(s.readable, qPrintable(s.reason));
         QVERIFY(s.present);
@@ -120,8 +121,9 @@ private Q_SLOTS:
         QVERIFY(tree.addZone(QStringLiteral("intel-rapl:0"), QStringLiteral("package-0"), 1));
         QVERIFY(tree.addZone(QStringLiteral("intel-rapl:1"), QStringLiteral("package-0"), 1));
         const MeterStatus s = RaplPowercapMeter::probe(tree.root());
-        QCOMPARE(names(s.meter->domains()),
-                 QStringList({QStringLiteral("package-0"), QStringLiteral("package-0@intel-rapl:1")}));
+        QCOMPARE(
+            names(s.meter->domains()),
+            QStringList({QStringLiteral("package-0"), QStringLiteral("package-0@intel-rapl:1")}));
     }
 
     void readsJoulesSinceStartAndCountsWraps()
@@ -129,7 +131,8 @@ private Q_SLOTS:
         QTemporaryDir dir;
         FakePowercapTree tree(dir.path());
         const quint64 range = 1000000; // 1 J
-        QVERIFY(tree.addZone(QStringLiteral("intel-rapl:0"), QStringLiteral("package-0"), 900000, range));
+        QVERIFY(tree.addZone(QStringLiteral("intel-rapl:0"), QStringLiteral("package-0"), 900000,
+                             range));
         const MeterStatus s = RaplPowercapMeter::probe(tree.root());
         QVERIFY2(s.readable, qPrintable(s.reason));
         Meter &m = *s.meter;
@@ -157,7 +160,8 @@ private Q_SLOTS:
         QVERIFY2(s.readable, qPrintable(s.reason));
         const DomainInfo d = s.meter->domains().at(0);
         QCOMPARE(d.wrapRangeJ, 0.0);
-        QVERIFY2(d.note.contains(QStringLiteral("max_energy_range_uj missing")), qPrintable(d.note));
+        QVERIFY2(d.note.contains(QStringLiteral("max_energy_range_uj missing")),
+                 qPrintable(d.note));
         QVERIFY(std::isinf(s.meter->maxReadIntervalS()));
         QVERIFY(tree.setEnergy(QStringLiteral("intel-rapl:0"), 4000));
         std::vector<double> j(1);
@@ -173,9 +177,10 @@ private Q_SLOTS:
         QTemporaryDir dir;
         FakePowercapTree tree(dir.path());
         tree.buildIntelTwoPackages();
-        QVERIFY(tree.writeFile(QStringLiteral("intel-rapl:0:2"), QStringLiteral("energy_uj"), "abc\n"));
-        QVERIFY(tree.writeFile(QStringLiteral("intel-rapl:1"), QStringLiteral("max_energy_range_uj"),
-                               "lots\n"));
+        QVERIFY(
+            tree.writeFile(QStringLiteral("intel-rapl:0:2"), QStringLiteral("energy_uj"), "abc\n"));
+        QVERIFY(tree.writeFile(QStringLiteral("intel-rapl:1"),
+                               QStringLiteral("max_energy_range_uj"), "lots\n"));
         const MeterStatus s = RaplPowercapMeter::probe(tree.root());
         QVERIFY(s.readable);
         const DomainStatus *dram = findDomain(s, QStringLiteral("package-0/dram"));
@@ -189,11 +194,13 @@ private Q_SLOTS:
         QVERIFY2(p1->info.note.contains(QStringLiteral("'lots'")), qPrintable(p1->info.note));
 
         // Garbage appearing later is a read error naming the file.
-        QVERIFY(tree.writeFile(QStringLiteral("intel-rapl:0"), QStringLiteral("energy_uj"), "12x\n"));
+        QVERIFY(
+            tree.writeFile(QStringLiteral("intel-rapl:0"), QStringLiteral("energy_uj"), "12x\n"));
         std::vector<double> j(static_cast<size_t>(s.meter->domains().size()));
         QString error;
         QVERIFY(!s.meter->read(j, &error));
-        QVERIFY2(error.contains(QStringLiteral("intel-rapl:0/energy_uj holds '12x'")), qPrintable(error));
+        QVERIFY2(error.contains(QStringLiteral("intel-rapl:0/energy_uj holds '12x'")),
+                 qPrintable(error));
     }
 
     void unreadableEnergyFilesEvenAsRoot()
@@ -222,20 +229,24 @@ private Q_SLOTS:
     {
         const QString path = QStringLiteral("/sys/class/powercap/intel-rapl:0/energy_uj");
         const QString msg = RaplPowercapMeter::readErrorMessage(path, EACCES);
-        QVERIFY2(msg.startsWith(QStringLiteral("cannot read ") + path + QStringLiteral(": Permission denied")),
+        QVERIFY2(msg.startsWith(QStringLiteral("cannot read ") + path +
+                                QStringLiteral(": Permission denied")),
                  qPrintable(msg));
         QVERIFY(msg.contains(QStringLiteral("root only")));
         QVERIFY(msg.contains(QStringLiteral("CVE-2020-8694")));
         QVERIFY(msg.contains(QStringLiteral("scripts/grant-rapl-access.sh")));
-        QVERIFY(RaplPowercapMeter::readErrorMessage(path, EPERM).contains(QStringLiteral("grant-rapl-access")));
+        QVERIFY(RaplPowercapMeter::readErrorMessage(path, EPERM)
+                    .contains(QStringLiteral("grant-rapl-access")));
         // Other causes do not get the permission advice.
-        QVERIFY(!RaplPowercapMeter::readErrorMessage(path, ENOENT).contains(QStringLiteral("grant")));
+        QVERIFY(
+            !RaplPowercapMeter::readErrorMessage(path, ENOENT).contains(QStringLiteral("grant")));
     }
 
     void permissionDeniedForRealWhenNotRoot()
     {
         if (geteuid() == 0)
-            QSKIP("running as root: chmod 000 does not stop root from reading (see the test above)");
+            QSKIP(
+                "running as root: chmod 000 does not stop root from reading (see the test above)");
         QTemporaryDir dir;
         FakePowercapTree tree(dir.path());
         QVERIFY(tree.addZone(QStringLiteral("intel-rapl:0"), QStringLiteral("package-0"), 1));
@@ -258,7 +269,8 @@ private Q_SLOTS:
         QVERIFY2(none.reason.contains(QStringLiteral("no powercap tree")), qPrintable(none.reason));
         const MeterStatus empty = RaplPowercapMeter::probe(dir.path());
         QVERIFY(!empty.present);
-        QVERIFY2(empty.reason.contains(QStringLiteral("no intel-rapl:* zone")), qPrintable(empty.reason));
+        QVERIFY2(empty.reason.contains(QStringLiteral("no intel-rapl:* zone")),
+                 qPrintable(empty.reason));
     }
 
     void rootComesFromTheEnvironment()

@@ -95,7 +95,8 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         FakePowercapTree tree(dir.path());
-        QVERIFY(tree.addZone(QStringLiteral("intel-rapl:0"), QStringLiteral("package-0"), 0, 5000000));
+        QVERIFY(
+            tree.addZone(QStringLiteral("intel-rapl:0"), QStringLiteral("package-0"), 0, 5000000));
         MeterStatus s = RaplPowercapMeter::probe(tree.root());
         Sampler sampler;
         sampler.setMeters({s.meter});
@@ -104,7 +105,9 @@ private Q_SLOTS:
         QVERIFY(sampler.start(&error));
         sampler.stop();
         QCOMPARE(sampler.effectiveRate(), 200.0); // 1 / (5 J / 500 W / 2)
-        QVERIFY(sampler.warnings().join(QLatin1Char(' ')).contains(QStringLiteral("raised from 10 Hz to 200 Hz")));
+        QVERIFY(sampler.warnings()
+                    .join(QLatin1Char(' '))
+                    .contains(QStringLiteral("raised from 10 Hz to 200 Hz")));
     }
 
     void phasesSeriesAndStreaming()
@@ -124,7 +127,7 @@ private Q_SLOTS:
 
         QVERIFY(sampler.markPhase(QStringLiteral("load")));
         QVERIFY(tree.setEnergy(QStringLiteral("intel-rapl:0"), 1000000 + 3000000)); // +3 J
-        QVERIFY(tree.setEnergy(QStringLiteral("intel-rapl:0:2"), 200000 + 500000));  // dram +0.5 J
+        QVERIFY(tree.setEnergy(QStringLiteral("intel-rapl:0:2"), 200000 + 500000)); // dram +0.5 J
         QThread::msleep(150);
         const QList<SampleRow> first = sampler.takeNewSamples();
         QVERIFY(first.size() >= 5);
@@ -154,7 +157,7 @@ private Q_SLOTS:
         QCOMPARE(phases[1].domains[0].joules, 0.0);
         QCOMPARE(phases[1].startS, phases[0].endS);
         QVERIFY(phases[2].durationS < 0.01);
-        QVERIFY(phases[2].domains[0].tooShort); // shorter than 10 x 1 ms
+        QVERIFY(phases[2].domains[0].tooShort);            // shorter than 10 x 1 ms
         QCOMPARE(phases[3].name, QStringLiteral("after")); // closed by stop()
 
         const QList<SeriesPoint> series = sampler.series(0);
@@ -211,7 +214,8 @@ private Q_SLOTS:
         QString error;
         QVERIFY(sampler.start(&error));
         QVERIFY(sampler.markPhase(QStringLiteral("broken")));
-        QVERIFY(tree.writeFile(QStringLiteral("intel-rapl:0"), QStringLiteral("energy_uj"), "garbage\n"));
+        QVERIFY(tree.writeFile(QStringLiteral("intel-rapl:0"), QStringLiteral("energy_uj"),
+                               "garbage\n"));
         QThread::msleep(250);
         sampler.stop();
         const QStringList errors = sampler.errors();

@@ -31,8 +31,8 @@ private Q_SLOTS:
         const std::vector<double> s{1, 2, 3, 4};
         QCOMPARE(stats::quantileSorted(s, 0.0), 1.0);
         QCOMPARE(stats::quantileSorted(s, 1.0), 4.0);
-        QCOMPARE(stats::quantileSorted(s, 0.5), 2.5);   // h = 1.5
-        QCOMPARE(stats::quantileSorted(s, 0.3), 1.9);   // h = 0.9
+        QCOMPARE(stats::quantileSorted(s, 0.5), 2.5);     // h = 1.5
+        QCOMPARE(stats::quantileSorted(s, 0.3), 1.9);     // h = 0.9
         QCOMPARE(stats::quantileSorted(s, 0.025), 1.075); // h = 0.075
         QCOMPARE(stats::quantileSorted(s, 0.975), 3.925); // h = 2.925
     }
