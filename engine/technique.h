@@ -14,11 +14,15 @@
 #include <functional>
 #include <memory>
 
+/// The interface id as a string literal, for `Q_PLUGIN_METADATA(IID JB_TECHNIQUE_IID FILE ...)`
+/// (moc needs a literal or a macro). Same value as jb::TechniqueIid.
+#define JB_TECHNIQUE_IID "org.joulebench.Technique/1.0"
+
 namespace jb {
 
 /// The interface id every technique plugin declares in Q_PLUGIN_METADATA. The version in it
 /// changes when the binary interface below changes.
-inline constexpr char TechniqueIid[] = "org.joulebench.Technique/1.0";
+inline constexpr char TechniqueIid[] = JB_TECHNIQUE_IID;
 /// The `apiVersion` a plugin's JSON metadata must carry.
 inline constexpr int TechniqueApiVersion = 1;
 
@@ -94,14 +98,18 @@ public:
 };
 
 /// The Qt plugin interface: one factory per plugin library, instantiated by the registry only
-/// after the plugin's metadata passed validation.
+/// after the plugin's metadata passed validation (see TechniqueRegistry and docs/plugins.md).
+///
+/// Threads: create() may be called from any thread, also concurrently (the runner's worker
+/// thread creates a fresh technique for every run); keep the factory stateless.
 class TechniqueFactory
 {
 public:
     virtual ~TechniqueFactory() = default;
+    /// A new, unconfigured technique. Returns nullptr only on failure (the registry reports it).
     virtual std::unique_ptr<Technique> create() const = 0;
 };
 
 } // namespace jb
 
-Q_DECLARE_INTERFACE(jb::TechniqueFactory, "org.joulebench.Technique/1.0")
+Q_DECLARE_INTERFACE(jb::TechniqueFactory, JB_TECHNIQUE_IID)
