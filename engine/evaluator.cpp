@@ -157,6 +157,7 @@ std::optional<EvalResult> Evaluator::evaluate(Model &model, const Dataset &data,
         reset(model.numClasses());
         model.to(o.device);
         model.setTraining(false);
+        const torch::ScalarType dtype = model.computeDtype();
         c10::InferenceMode inference;
         const torch::Tensor rows =
             o.subset.empty() ? torch::Tensor() : torch::tensor(o.subset, torch::kLong);
@@ -179,7 +180,7 @@ std::optional<EvalResult> Evaluator::evaluate(Model &model, const Dataset &data,
                 x = data.inputs.narrow(0, begin, len);
                 y = data.targets.narrow(0, begin, len);
             }
-            add(model.forward(x.to(o.device)), y);
+            add(model.forward(x.to(o.device, dtype)), y);
             if (feedback && (b % 16 == 15 || b + 1 == batches))
                 feedback->setProgress(static_cast<double>(b + 1) / batches,
                                       QStringLiteral("evaluating: batch %1/%2").arg(b + 1).arg(batches));

@@ -48,6 +48,7 @@ std::optional<InferenceResult> InferenceTimer::run(Model &model, const Dataset *
         model.to(o.device);
         model.setTraining(false);
         const bool cuda = o.device.is_cuda();
+        const torch::ScalarType dtype = model.computeDtype();
 
         // Inputs prepared up front: up to 8 distinct batches of real data, reused round-robin.
         std::vector<torch::Tensor> inputs;
@@ -57,12 +58,13 @@ std::optional<InferenceResult> InferenceTimer::run(Model &model, const Dataset *
             for (int64_t i = 0; i < distinct; ++i) {
                 const torch::Tensor rows =
                     torch::arange(i * o.batchSize, (i + 1) * o.batchSize, torch::kLong).remainder(n);
-                inputs.push_back(data->inputs.index_select(0, rows).to(o.device).contiguous());
+                inputs.push_back(
+                    data->inputs.index_select(0, rows).to(o.device, dtype).contiguous());
             }
         } else {
             std::vector<int64_t> shape = model.inputShape();
             shape.insert(shape.begin(), o.batchSize);
-            inputs.push_back(torch::randn(shape).to(o.device));
+            inputs.push_back(torch::randn(shape).to(o.device, dtype));
         }
 
         c10::InferenceMode inference;

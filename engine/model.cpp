@@ -82,6 +82,15 @@ torch::Device Model::device() const
     return torch::kCPU;
 }
 
+torch::ScalarType Model::computeDtype() const
+{
+    for (const auto &[name, t] : state()) {
+        if (t.is_floating_point())
+            return t.scalar_type();
+    }
+    return torch::kFloat;
+}
+
 QString specRequiredError(const QString &operation, const Model &model)
 {
     return QStringLiteral("%1 needs a model built from an architecture spec (a zoo model or a "

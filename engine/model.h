@@ -63,6 +63,13 @@ public:
     /// The device of the first parameter or buffer (CPU for a model without tensors).
     torch::Device device() const;
 
+    /// Converts floating-point parameters and buffers to `dtype` (kFloat, kHalf, kBFloat16):
+    /// a real dtype change, used by the fp16/bf16 technique. Trainer, Evaluator and
+    /// InferenceTimer cast input batches to computeDtype() (the timer before its clock starts).
+    virtual void setComputeDtype(torch::ScalarType dtype) = 0;
+    /// The dtype of the first floating-point parameter or buffer (kFloat when there is none).
+    torch::ScalarType computeDtype() const;
+
     /// A deep, independent copy (teacher for distillation, lottery-ticket rewinding, NAS).
     virtual std::unique_ptr<Model> clone(QString *error) const = 0;
 

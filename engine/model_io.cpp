@@ -38,6 +38,15 @@ void appendU32(QByteArray *out, quint32 v)
     out->append(b, 4);
 }
 
+std::optional<torch::ScalarType> dtypeFromName(const QString &name)
+{
+    for (torch::ScalarType t : {torch::kFloat, torch::kHalf, torch::kBFloat16, torch::kDouble}) {
+        if (name == QLatin1String(c10::toString(t)))
+            return t;
+    }
+    return std::nullopt;
+}
+
 } // namespace
 
 std::optional<QByteArray> serializeModel(const Model &model, QString *error,
@@ -50,6 +59,7 @@ std::optional<QByteArray> serializeModel(const Model &model, QString *error,
     header[QStringLiteral("numClasses")] = static_cast<qint64>(model.numClasses());
     header[QStringLiteral("torch")] = QStringLiteral(TORCH_VERSION);
     header[QStringLiteral("metadata")] = metadata;
+    header[QStringLiteral("dtype")] = QString::fromLatin1(c10::toString(model.computeDtype()));
     if (model.kind() == Model::Kind::TorchScript) {
         header[QStringLiteral("kind")] = QStringLiteral("torchscript");
         payload = static_cast<const TorchScriptModel &>(model).saveToBytes(error);
@@ -175,6 +185,12 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
         auto specModel = SpecModel::create(*spec, &why);
         if (!specModel)
             return fail(why);
+        const QString dtypeName = header.value(QStringLiteral("dtype")).toString(QStringLiteral("Float"));
+        const std::optional<torch::ScalarType> dtype = dtypeFromName(dtypeName);
+        if (!dtype)
+            return fail(QStringLiteral("unknown compute dtype '%1'").arg(dtypeName));
+        if (*dtype != torch::kFloat)
+            specModel->setComputeDtype(*dtype);
         NamedTensors tensors;
         try {
             const c10::IValue value =

@@ -21,8 +21,9 @@ namespace jb {
 ///   uint32       H, length of the header
 ///   H bytes      header, UTF-8 JSON: {"kind": "spec" | "torchscript", "name", "inputShape",
 ///                "numClasses", "spec" (kind spec: ArchSpec::toJson()), "tensors" (names in
-///                order), "payloadBytes", "payloadSha256" (hex), "metadata" (caller's object),
-///                "torch" (libtorch version that wrote it)}
+///                order), "dtype" (compute dtype: Float, Half, BFloat16), "payloadBytes",
+///                "payloadSha256" (hex), "metadata" (caller's object), "torch" (libtorch
+///                version that wrote it)}
 ///   P bytes      payload: kind spec -> torch::pickle_save() of a Dict[str, Tensor] with every
 ///                parameter and buffer (CPU); kind torchscript -> the module as saved by
 ///                torch::jit::Module::save().

@@ -110,6 +110,11 @@ void SpecModel::to(const torch::Device &device)
     m_net->to(device);
 }
 
+void SpecModel::setComputeDtype(torch::ScalarType dtype)
+{
+    m_net->to(dtype);
+}
+
 std::unique_ptr<Model> SpecModel::clone(QString *error) const
 {
     return rebuild(m_spec, {}, error);
@@ -222,6 +227,8 @@ std::unique_ptr<SpecModel> SpecModel::rebuild(const ArchSpec &newSpec, const Cha
         return nullptr;
     try {
         fresh->to(device());
+        if (computeDtype() != torch::kFloat)
+            fresh->setComputeDtype(computeDtype());
         fresh->setTraining(isTraining());
         std::unordered_map<std::string, torch::Tensor> old;
         for (auto &[name, t] : state())

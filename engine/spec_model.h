@@ -37,6 +37,7 @@ public:
     void setTraining(bool on) override;
     bool isTraining() const override;
     void to(const torch::Device &device) override;
+    void setComputeDtype(torch::ScalarType dtype) override;
     std::unique_ptr<Model> clone(QString *error) const override;
 
     /// The torch module (for plugins that walk modules, register hooks or read gradients).

@@ -191,6 +191,11 @@ void TorchScriptModel::to(const torch::Device &device)
     m_impl->module.to(device);
 }
 
+void TorchScriptModel::setComputeDtype(torch::ScalarType dtype)
+{
+    m_impl->module.to(dtype);
+}
+
 std::unique_ptr<Model> TorchScriptModel::clone(QString *error) const
 {
     try {

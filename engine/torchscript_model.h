@@ -48,6 +48,7 @@ public:
     void setTraining(bool on) override;
     bool isTraining() const override;
     void to(const torch::Device &device) override;
+    void setComputeDtype(torch::ScalarType dtype) override;
     std::unique_ptr<Model> clone(QString *error) const override;
 
 private:

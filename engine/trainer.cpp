@@ -148,6 +148,7 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
             o.subset.empty() ? torch::Tensor()
                              : torch::tensor(o.subset, torch::TensorOptions(torch::kLong));
         const bool onCpu = o.device.is_cpu();
+        const torch::ScalarType dtype = model.computeDtype();
         auto lastProgress = Clock::now();
         int64_t step = 0;
 
@@ -212,6 +213,8 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
                     x = x.to(o.device, /*non_blocking=*/true);
                     y = y.to(o.device, /*non_blocking=*/true);
                 }
+                if (x.scalar_type() != dtype)
+                    x = x.to(dtype);
 
                 BatchContext ctx{epoch, b, step, x, y, idx, {}, &model};
                 ctx.logits = model.forward(x);

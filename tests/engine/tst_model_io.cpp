@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Model files (save/load round trip, corrupt and missing files) and TorchScript import.
+#include "engine/evaluator.h"
 #include "engine/model_io.h"
 #include "engine/model_metrics.h"
 #include "engine/spec_model.h"
@@ -93,6 +94,32 @@ private Q_SLOTS:
         const QString plain = m_dir.filePath(QStringLiteral("plain.jbm"));
         QVERIFY2(saveModel(*m, plain, &error), qPrintable(error));
         QCOMPARE(QFileInfo(plain).size(), computeModelMetrics(*m, &error)->sizeBytes);
+    }
+
+    void reducedPrecisionRoundTrip()
+    {
+        QString error;
+        const auto spec = zooSpec(QStringLiteral("mlp"), ZooOptions{{1, 8, 8}, 3, 0.1}, &error);
+        auto m = SpecModel::create(*spec, 4, &error);
+        m->setComputeDtype(torch::kBFloat16);
+        QCOMPARE(m->computeDtype(), torch::kBFloat16);
+        m->setTraining(false);
+        // The evaluator casts the float32 data to the model's dtype.
+        Dataset d;
+        d.name = QStringLiteral("noise");
+        d.numClasses = 3;
+        d.inputs = torch::randn({10, 1, 8, 8});
+        d.targets = torch::randint(0, 3, {10}, torch::kLong);
+        QVERIFY2(Evaluator().evaluate(*m, d, nullptr, &error), qPrintable(error));
+        const QString path = m_dir.filePath(QStringLiteral("bf16.jbm"));
+        QVERIFY2(saveModel(*m, path, &error), qPrintable(error));
+        auto back = loadModel(path, &error);
+        QVERIFY2(back, qPrintable(error));
+        QCOMPARE(back->computeDtype(), torch::kBFloat16);
+        const torch::Tensor x = d.inputs.to(torch::kBFloat16);
+        QVERIFY(torch::equal(m->forward(x), back->forward(x)));
+        auto copy = m->clone(&error);
+        QCOMPARE(copy->computeDtype(), torch::kBFloat16);
     }
 
     void corruptFiles_data()
