@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <QMainWindow>
+#include <QStringList>
+
+class QAction;
+class QLabel;
+class QMenu;
+class QTabWidget;
+
+namespace jb {
+class TechniqueRegistry;
+}
+
+namespace jb::gui {
+
+class MachineProbe;
+class PlanDesigner;
+class ResultsBrowser;
+class RunMonitor;
+
+/// The workbench window: designer, run monitor and results browser as tabs; File, Run and
+/// Help menus with shortcuts and a toolbar; the status bar lists the active meters and their
+/// kind. Window geometry/state and recent files persist in QSettings. The first start opens
+/// the default plan (AppPaths::defaultPlanPath()) with a welcome note.
+///
+/// Threads: GUI thread only.
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    PlanDesigner *designer() const { return m_designer; }
+    RunMonitor *monitor() const { return m_monitor; }
+    ResultsBrowser *results() const { return m_results; }
+    QTabWidget *tabs() const { return m_tabs; }
+    QAction *runAction() const { return m_start; }
+
+    bool openPlan(const QString &path);
+    bool openDatabase(const QString &path);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+
+private:
+    void createActions();
+    void loadPlugins();
+    void updateMeterStatus();
+    void updateRunAction();
+    void addRecent(const QString &path);
+    void rebuildRecentMenu();
+    void startRun();
+    QString defaultDatabasePath() const;
+    void savePlanAs();
+
+    TechniqueRegistry *m_registry = nullptr;
+    MachineProbe *m_probe = nullptr;
+    PlanDesigner *m_designer = nullptr;
+    RunMonitor *m_monitor = nullptr;
+    ResultsBrowser *m_results = nullptr;
+    QTabWidget *m_tabs = nullptr;
+    QLabel *m_meterLabel = nullptr;
+    QLabel *m_welcome = nullptr;
+    QMenu *m_recentMenu = nullptr;
+    QAction *m_start = nullptr, *m_cancel = nullptr;
+    QString m_cli;
+};
+
+} // namespace jb::gui
