@@ -12,7 +12,8 @@
 # Builds a Qt plugin (qt_add_plugin, shared) linked to jb_engine into the folder the plugin
 # registry searches next to the executables (<build>/lib/joulebench/plugins), reusing the
 # engine's precompiled torch header so the plugin does not parse libtorch again, and installs it
-# to <prefix>/lib/joulebench/plugins. The METADATA file must be the one named in the plugin's
+# to <prefix>/lib/joulebench/plugins; the target jb_technique_plugins builds all such plugins
+# (the apps do not depend on them: they load them at run time). The METADATA file must be the one named in the plugin's
 # Q_PLUGIN_METADATA(IID JB_TECHNIQUE_IID FILE "...") and is checked at configure time: moc
 # silently drops (with only a warning) a Q_PLUGIN_METADATA whose FILE is not a JSON object,
 # which would leave a library that is no plugin at all.
@@ -88,18 +89,12 @@ function(joulebench_add_technique_plugin target)
         INSTALL_RPATH "$ORIGIN/../..")
     if(P_OUTPUT_DIRECTORY STREQUAL JOULEBENCH_PLUGIN_OUTPUT_DIR)
         install(TARGETS ${target} LIBRARY DESTINATION lib/joulebench/plugins)
-        # The executables find their plugins at run time only; build them with the apps. The
-        # apps are defined after plugins/, hence deferred to the end of the top-level file.
-        # (EVAL: a deferred call's arguments are evaluated when it runs, where ${target} is unset.)
-        cmake_language(EVAL CODE "cmake_language(DEFER DIRECTORY [[${CMAKE_SOURCE_DIR}]] \
-                       CALL _joulebench_plugin_build_with_apps [[${target}]])")
-    endif()
-endfunction()
-
-function(_joulebench_plugin_build_with_apps target)
-    foreach(_app joulebench-cli joulebench)
-        if(TARGET ${_app})
-            add_dependencies(${_app} ${target})
+        # The executables load plugins at run time only, so nothing links to them; this target
+        # builds them all: cmake --build <build> --target joulebench-cli jb_technique_plugins.
+        # (Not a dependency of the apps: a plugin that fails to compile must not block them.)
+        if(NOT TARGET jb_technique_plugins)
+            add_custom_target(jb_technique_plugins)
         endif()
-    endforeach()
+        add_dependencies(jb_technique_plugins ${target})
+    endif()
 endfunction()
