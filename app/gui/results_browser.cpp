@@ -104,6 +104,7 @@ ResultsBrowser::ResultsBrowser(QWidget *parent) : QWidget(parent)
     rl->addWidget(m_tabs, 1);
     split->addWidget(right);
     split->setStretchFactor(1, 3);
+    split->setSizes({460, 1000});
 
     connect(m_tree, &QTreeWidget::itemSelectionChanged, this, [this] {
         const QList<QTreeWidgetItem *> sel = m_tree->selectedItems();
