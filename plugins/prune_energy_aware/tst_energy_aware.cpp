@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// prune.energy_aware through the real plugin path: the time-share ranking is measured, logged
+// and drives the pruning order; the overall sparsity is exact; TorchScript models are refused.
+#include "plugin_test_support.h"
+#include "plugins/pruning_common/pruning_test_support.h"
+
+#include "engine/technique.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+using namespace jb;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+const QString kId = u"prune.energy_aware"_s;
+
+int64_t zeros(const torch::Tensor &t)
+{
+    return t.numel() - t.count_nonzero().item<int64_t>();
+}
+
+QJsonArray loggedRanking(const test::Recorded &rec, QString *method)
+{
+    for (const auto &[message, data] : rec.logs)
+        if (data.contains(u"ranking"_s)) {
+            *method = data.value(u"method"_s).toString();
+            return data.value(u"ranking"_s).toArray();
+        }
+    return {};
+}
+
+} // namespace
+
+class TestPruneEnergyAware : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    std::unique_ptr<TechniqueRegistry> m_registry;
+    DatasetSplits m_data = test::syntheticSplits(128);
+
+    std::unique_ptr<Technique> create(const QJsonObject &params)
+    {
+        QString error;
+        auto t = m_registry->create(kId, params, &error);
+        if (!t)
+            qWarning("%s", qPrintable(error));
+        return t;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
+        m_registry = test::scannedRegistry({m_dir.path()});
+        QVERIFY2(m_registry->rejected().isEmpty(),
+                 qPrintable(m_registry->rejected().value(0).message));
+        QCOMPARE(m_registry->ids(), QStringList{kId});
+        QString error;
+        QVERIFY(!m_registry->create(kId, {{u"sparsity"_s, 0.9}, {u"max_layer_sparsity"_s, 0.5}},
+                                    &error));
+        QVERIFY2(error.contains(u"params.sparsity"_s), qPrintable(error));
+    }
+
+    void rankingIsMeasuredLoggedAndDrivesTheOrder()
+    {
+        // mlp: 784x300 (235k MACs per sample) >> 300x100 (30k) >> 100x10 (1k).
+        auto technique = create({{u"sparsity"_s, 0.5},
+                                 {u"max_layer_sparsity"_s, 0.9},
+                                 {u"finetune_epochs"_s, 0},
+                                 {u"timing_repeats"_s, 15}});
+        QVERIFY(technique);
+        test::Recorded rec;
+        TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, nullptr,
+                                                    &rec);
+        QString error;
+        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QCOMPARE(rec.phases, (QStringList{u"prepare:profile"_s, u"prepare:prune"_s}));
+
+        QString method;
+        const QJsonArray ranking = loggedRanking(rec, &method);
+        QCOMPARE(method, u"estimate: time-share"_s);
+        QCOMPARE(ranking.size(), 3);
+        QCOMPARE(ranking[0].toObject().value(u"layer"_s).toString(), u"1"_s);
+        double previous = 1e9, shares = 0;
+        for (const auto &v : ranking) {
+            const QJsonObject o = v.toObject();
+            const double ms = o.value(u"time_ms"_s).toDouble();
+            QVERIFY(ms > 0 && ms <= previous);
+            previous = ms;
+            const double share = o.value(u"energy_share_estimate"_s).toDouble();
+            QCOMPARE(rec.metrics.at(u"energy_share_estimate."_s + o.value(u"layer"_s).toString()),
+                     share);
+            shares += share;
+        }
+        QVERIFY(shares > 0 && shares <= 1.0 + 1e-9);
+
+        // The top layer alone can take the target (0.9 x 235200 > 0.5 x 266200): only it is
+        // pruned, with exactly the target count.
+        const NamedTensors params = c.model->namedParameters();
+        int64_t total = 0;
+        for (const auto &[name, t] : params)
+            if (t.dim() >= 2)
+                total += t.numel();
+        QCOMPARE(params[0].first, std::string("1.weight"));
+        QCOMPARE(zeros(params[0].second.detach()), std::llround(0.5 * double(total)));
+        QCOMPARE(zeros(params[2].second.detach()), 0);
+        QCOMPARE(zeros(params[4].second.detach()), 0);
+        QVERIFY(std::abs(rec.metrics.at(u"sparsity"_s) - 0.5) < 1e-5);
+    }
+
+    void spillsIntoTheNextLayerAndKeepsMasksWhileFineTuning()
+    {
+        auto technique = create({{u"sparsity"_s, 0.85},
+                                 {u"max_layer_sparsity"_s, 0.9},
+                                 {u"finetune_epochs"_s, 1},
+                                 {u"lr_factor"_s, 1.0}});
+        QVERIFY(technique);
+        test::Recorded rec;
+        TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, nullptr,
+                                                    &rec);
+        QString error;
+        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        const NamedTensors params = c.model->namedParameters();
+        int64_t total = 0, pruned = 0;
+        for (const auto &[name, t] : params)
+            if (t.dim() >= 2) {
+                total += t.numel();
+                pruned += zeros(t.detach());
+            }
+        QCOMPARE(pruned, std::llround(0.85 * double(total)));
+        QCOMPARE(zeros(params[0].second.detach()), std::llround(0.9 * 235200.0));
+        QVERIFY(zeros(params[2].second.detach()) > 0);
+        QCOMPARE(rec.phases.last(), u"prepare:finetune"_s);
+    }
+
+    void worksOnConvModels()
+    {
+        auto technique = create({{u"sparsity"_s, 0.5}, {u"finetune_epochs"_s, 0},
+                                 {u"timing_batch_size"_s, 8}, {u"timing_repeats"_s, 3}});
+        QVERIFY(technique);
+        test::Recorded rec;
+        TechniqueContext c = test::recordingContext(test::zooModel(u"resnet20"_s, 1, {3, 32, 32}),
+                                                    nullptr, nullptr, &rec);
+        QString error;
+        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QString method;
+        const QJsonArray ranking = loggedRanking(rec, &method);
+        QVERIFY(ranking.size() > 19); // 19 convs (+ shortcuts) and the classifier, all timed
+        for (const auto &v : ranking)
+            QVERIFY(v.toObject().value(u"time_ms"_s).toDouble() > 0);
+        QVERIFY(std::abs(rec.metrics.at(u"sparsity"_s) - 0.5) < 1e-5);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPruneEnergyAware)
+#include "tst_energy_aware.moc"
