@@ -129,7 +129,8 @@ private:
                                         .arg(m_rewindEpoch == 0
                                                  ? u"the initial weights"_s
                                                  : u"epoch %1"_s.arg(m_rewindEpoch))
-                                        .arg(distance, 0, 'f', 4));
+                                        .arg(distance, 0, 'f', 4),
+                                    false);
             if (!pruning::fineTune(context, masks, m_retrainEpochs, m_lrFactor,
                                    u"retraining the ticket of round %1/%2"_s.arg(round).arg(
                                        m_rounds),
@@ -226,7 +227,8 @@ private:
             pruning::prunableWeights(*model, m_includeLast);
         const pruning::Masks masks = pruning::sparsityMasks(targets, m_ebSparsity, m_global);
         pruning::applyMasks(*model, masks);
-        pruning::reportSparsity(context, targets, u"Early-Bird ticket pruned"_s);
+        pruning::reportSparsity(context, targets, u"Early-Bird ticket pruned"_s,
+                                m_retrainEpochs == 0);
         if (m_retrainEpochs > 0) {
             if (context.beginPhase)
                 context.beginPhase(u"prepare:retrain"_s);

@@ -33,11 +33,9 @@ public:
         m_epochsPerStep = int(params.value(u"epochs_per_step"_s).toInteger());
         m_lrFactor = params.value(u"lr_factor"_s).toDouble();
         m_includeLast = params.value(u"include_last_layer"_s).toBool();
-        if (m_schedule == u"one_shot"_s && m_steps != 1) {
-            *error = u"params.steps: %1 steps need schedule \"linear\" or \"cubic\"; one_shot "
-                     "prunes once (set steps to 1)"_s.arg(m_steps);
-            return false;
-        }
+        Q_UNUSED(error);
+        if (m_schedule == u"one_shot"_s)
+            m_steps = 1; // one pruning step, whatever `steps` says (documented)
         return true;
     }
 
@@ -95,7 +93,8 @@ private:
                                                   .arg(target, 0, 'f', 3));
             pruning::reportSparsity(context, targets,
                                     u"step %1/%2, target %3"_s.arg(step).arg(m_steps).arg(
-                                        target, 0, 'f', 4));
+                                        target, 0, 'f', 4),
+                                    false);
             if (m_epochsPerStep > 0) {
                 if (context.beginPhase)
                     context.beginPhase(m_steps == 1 ? u"prepare:finetune"_s

@@ -79,13 +79,15 @@ private Q_SLOTS:
         QVERIFY2(error.contains(u"params.sparsity"_s), qPrintable(error));
         QVERIFY(!m_registry->create(kId, {{u"scope"_s, u"filter"_s}}, &error));
         QVERIFY2(error.contains(u"params.scope"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"steps"_s, 3}}, &error)); // one_shot with 3 steps
+        QVERIFY(!m_registry->create(kId, {{u"steps"_s, 0}}, &error));
         QVERIFY2(error.contains(u"params.steps"_s), qPrintable(error));
     }
 
     void globalSparsityIsExactAndPrunesTheSmallest()
     {
-        auto technique = create({{u"sparsity"_s, 0.9}, {u"epochs_per_step"_s, 0}});
+        auto technique = create({{u"sparsity"_s, 0.9},
+                                 {u"schedule"_s, u"one_shot"_s},
+                                 {u"epochs_per_step"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,

@@ -174,10 +174,12 @@ inline double maskDistance(const Masks &a, const Masks &b)
     return total > 0 ? double(differ) / double(total) : 0;
 }
 
-/// Reports the exact sparsity of `targets` (metric "sparsity", "pruned_weights",
-/// "nonzero_parameters") and the per-tensor figures in the technique log.
+/// Logs the exact sparsity of `targets` with the per-tensor figures, and when `final` also
+/// reports the metrics "sparsity", "pruned_weights" and "nonzero_parameters" (once per run:
+/// intermediate steps only log).
 inline SparsityReport reportSparsity(TechniqueContext &context,
-                                     const std::vector<Prunable> &targets, const QString &what)
+                                     const std::vector<Prunable> &targets, const QString &what,
+                                     bool final = true)
 {
     const SparsityReport r = sparsityOf(targets);
     if (context.log)
@@ -189,7 +191,7 @@ inline SparsityReport reportSparsity(TechniqueContext &context,
                                 {QStringLiteral("zeros"), qint64(r.zeros)},
                                 {QStringLiteral("elements"), qint64(r.elements)},
                                 {QStringLiteral("layers"), r.perLayer}});
-    if (context.metric) {
+    if (final && context.metric) {
         context.metric(QStringLiteral("sparsity"), r.sparsity(), QStringLiteral("ratio"));
         context.metric(QStringLiteral("pruned_weights"), double(r.zeros), QStringLiteral("count"));
         context.metric(QStringLiteral("nonzero_parameters"), double(nonZeroParameterCount(*context.model)),
