@@ -18,10 +18,10 @@ struct KindName
 };
 
 constexpr KindName kKindNames[] = {
-    {LayerKind::Conv, "conv"},         {LayerKind::DepthwiseConv, "depthwise"},
+    {LayerKind::Conv, "conv"},           {LayerKind::DepthwiseConv, "depthwise"},
     {LayerKind::BatchNorm, "batchnorm"}, {LayerKind::Activation, "activation"},
-    {LayerKind::Pool, "pool"},         {LayerKind::Linear, "linear"},
-    {LayerKind::Dropout, "dropout"},   {LayerKind::Flatten, "flatten"},
+    {LayerKind::Pool, "pool"},           {LayerKind::Linear, "linear"},
+    {LayerKind::Dropout, "dropout"},     {LayerKind::Flatten, "flatten"},
     {LayerKind::Residual, "residual"},
 };
 
@@ -217,15 +217,15 @@ bool layerFromJson(const QJsonObject &o, const QString &where, LayerSpec *l, QSt
     l->kind = *kind;
     switch (l->kind) {
     case LayerKind::Conv:
-        if (!r.integer("out", &l->out, true) || !r.integer("kernel", &l->kernel, true)
-            || !r.integer("stride", &l->stride) || !r.integer("padding", &l->padding)
-            || !r.integer("groups", &l->groups) || !r.boolean("bias", &l->bias))
+        if (!r.integer("out", &l->out, true) || !r.integer("kernel", &l->kernel, true) ||
+            !r.integer("stride", &l->stride) || !r.integer("padding", &l->padding) ||
+            !r.integer("groups", &l->groups) || !r.boolean("bias", &l->bias))
             return false;
         break;
     case LayerKind::DepthwiseConv:
-        if (!r.integer("kernel", &l->kernel, true) || !r.integer("stride", &l->stride)
-            || !r.integer("padding", &l->padding) || !r.integer("multiplier", &l->multiplier)
-            || !r.boolean("bias", &l->bias))
+        if (!r.integer("kernel", &l->kernel, true) || !r.integer("stride", &l->stride) ||
+            !r.integer("padding", &l->padding) || !r.integer("multiplier", &l->multiplier) ||
+            !r.boolean("bias", &l->bias))
             return false;
         break;
     case LayerKind::BatchNorm:
@@ -251,8 +251,8 @@ bool layerFromJson(const QJsonObject &o, const QString &where, LayerSpec *l, QSt
                 QStringLiteral("pool mode '%1' unknown (known: max, avg, global-avg)").arg(mode));
         // Like torch.nn.MaxPool2d, the stride defaults to the kernel size.
         l->stride = 0;
-        if (!r.integer("kernel", &l->kernel, l->pool != PoolMode::GlobalAvg)
-            || !r.integer("stride", &l->stride) || !r.integer("padding", &l->padding))
+        if (!r.integer("kernel", &l->kernel, l->pool != PoolMode::GlobalAvg) ||
+            !r.integer("stride", &l->stride) || !r.integer("padding", &l->padding))
             return false;
         if (l->stride == 0)
             l->stride = l->pool == PoolMode::GlobalAvg ? 1 : l->kernel;
@@ -273,9 +273,9 @@ bool layerFromJson(const QJsonObject &o, const QString &where, LayerSpec *l, QSt
     case LayerKind::Residual:
         if (!layersFromJson(r.take("body"), where + QStringLiteral(".body"), &l->body, error))
             return false;
-        if (o.contains(QStringLiteral("shortcut"))
-            && !layersFromJson(r.take("shortcut"), where + QStringLiteral(".shortcut"),
-                               &l->shortcut, error))
+        if (o.contains(QStringLiteral("shortcut")) &&
+            !layersFromJson(r.take("shortcut"), where + QStringLiteral(".shortcut"), &l->shortcut,
+                            error))
             return false;
         break;
     }
@@ -386,8 +386,8 @@ bool inferLayer(const LayerSpec &l, const QString &path, const std::vector<int64
             outC = in[0] * l.multiplier;
         }
         int64_t h = 0, w = 0;
-        if (!spatialOut(in[1], l.kernel, l.stride, l.padding, &h)
-            || !spatialOut(in[2], l.kernel, l.stride, l.padding, &w))
+        if (!spatialOut(in[1], l.kernel, l.stride, l.padding, &h) ||
+            !spatialOut(in[2], l.kernel, l.stride, l.padding, &w))
             return failAt(error, path, l,
                           QStringLiteral("kernel %1 is larger than the padded input %2 "
                                          "(padding %3)")
@@ -402,8 +402,7 @@ bool inferLayer(const LayerSpec &l, const QString &path, const std::vector<int64
             return failAt(error, path, l,
                           QStringLiteral("expects an input [C, H, W] or [F], got %1").arg(got));
         if (!(l.eps > 0) || l.momentum < 0 || l.momentum > 1)
-            return failAt(error, path, l,
-                          QStringLiteral("eps must be > 0 and momentum in [0, 1]"));
+            return failAt(error, path, l, QStringLiteral("eps must be > 0 and momentum in [0, 1]"));
         *out = in;
         break;
     case LayerKind::Activation:
@@ -429,12 +428,11 @@ bool inferLayer(const LayerSpec &l, const QString &path, const std::vector<int64
                                   .arg(stride)
                                   .arg(l.padding));
             int64_t h = 0, w = 0;
-            if (!spatialOut(in[1], l.kernel, stride, l.padding, &h)
-                || !spatialOut(in[2], l.kernel, stride, l.padding, &w))
-                return failAt(error, path, l,
-                              QStringLiteral("kernel %1 is larger than the input %2")
-                                  .arg(l.kernel)
-                                  .arg(got));
+            if (!spatialOut(in[1], l.kernel, stride, l.padding, &h) ||
+                !spatialOut(in[2], l.kernel, stride, l.padding, &w))
+                return failAt(
+                    error, path, l,
+                    QStringLiteral("kernel %1 is larger than the input %2").arg(l.kernel).arg(got));
             *out = {in[0], h, w};
         }
         break;
@@ -451,8 +449,7 @@ bool inferLayer(const LayerSpec &l, const QString &path, const std::vector<int64
         break;
     case LayerKind::Dropout:
         if (l.p < 0 || l.p >= 1)
-            return failAt(error, path, l,
-                          QStringLiteral("p must be in [0, 1), got %1").arg(l.p));
+            return failAt(error, path, l, QStringLiteral("p must be in [0, 1), got %1").arg(l.p));
         *out = in;
         break;
     case LayerKind::Flatten: {
@@ -468,9 +465,8 @@ bool inferLayer(const LayerSpec &l, const QString &path, const std::vector<int64
         std::vector<int64_t> bodyOut, shortOut = in;
         if (!inferSequence(l.body, path + QStringLiteral(".body"), in, &bodyOut, shapes, error))
             return false;
-        if (!l.shortcut.empty()
-            && !inferSequence(l.shortcut, path + QStringLiteral(".shortcut"), in, &shortOut,
-                              shapes, error))
+        if (!l.shortcut.empty() && !inferSequence(l.shortcut, path + QStringLiteral(".shortcut"),
+                                                  in, &shortOut, shapes, error))
             return false;
         if (bodyOut != shortOut)
             return failAt(error, path, l,
@@ -495,8 +491,8 @@ bool inferSequence(const std::vector<LayerSpec> &layers, const QString &prefix,
                    std::vector<LayerShape> *shapes, QString *error)
 {
     for (size_t i = 0; i < layers.size(); ++i) {
-        const QString path = prefix.isEmpty() ? QString::number(i)
-                                              : prefix + QLatin1Char('.') + QString::number(i);
+        const QString path =
+            prefix.isEmpty() ? QString::number(i) : prefix + QLatin1Char('.') + QString::number(i);
         std::vector<int64_t> next;
         if (!inferLayer(layers[i], path, shape, &next, shapes, error))
             return false;
@@ -506,8 +502,7 @@ bool inferSequence(const std::vector<LayerSpec> &layers, const QString &prefix,
     return true;
 }
 
-template<typename Spec, typename Layer>
-Layer *findLayer(Spec &spec, const QString &path)
+template <typename Spec, typename Layer> Layer *findLayer(Spec &spec, const QString &path)
 {
     const QStringList parts = path.split(QLatin1Char('.'));
     auto *list = &spec.layers;

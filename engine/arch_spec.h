@@ -42,9 +42,9 @@ struct LayerSpec
     bool bias = true;       ///< Conv, DepthwiseConv, Linear
     QString activation;     ///< Activation: relu | relu6 | tanh | sigmoid | gelu | silu
     PoolMode pool = PoolMode::Max;
-    double p = 0.5;         ///< Dropout probability
-    double eps = 1e-5;      ///< BatchNorm
-    double momentum = 0.1;  ///< BatchNorm running-stat momentum (PyTorch convention)
+    double p = 0.5;        ///< Dropout probability
+    double eps = 1e-5;     ///< BatchNorm
+    double momentum = 0.1; ///< BatchNorm running-stat momentum (PyTorch convention)
 
     std::vector<LayerSpec> body;     ///< Residual
     std::vector<LayerSpec> shortcut; ///< Residual (empty = identity)
@@ -62,7 +62,7 @@ struct LayerSpec
 /// The input and output shape of one layer, found by shape inference (per sample, no batch).
 struct LayerShape
 {
-    QString path;               ///< "3", or "5.body.1" inside a residual block
+    QString path;                     ///< "3", or "5.body.1" inside a residual block
     const LayerSpec *layer = nullptr; ///< points into the spec that was inferred
     std::vector<int64_t> input;
     std::vector<int64_t> output;
@@ -79,7 +79,7 @@ struct ArchSpec
 {
     static constexpr int kFormatVersion = 1;
 
-    QString name;                   ///< e.g. "lenet5"
+    QString name;                    ///< e.g. "lenet5"
     std::vector<int64_t> inputShape; ///< one sample, e.g. {1, 28, 28}
     int64_t numClasses = 0;
     std::vector<LayerSpec> layers;

@@ -45,8 +45,8 @@ std::optional<ArchSpec> removeChannels(const ArchSpec &spec, const QString &laye
     const LayerSpec *target = spec.layerAt(layerPath);
     if (!target)
         return fail(QStringLiteral("no layer at path '%1' in spec '%2'").arg(layerPath, spec.name));
-    if (!(target->kind == LayerKind::Conv && target->groups == 1)
-        && target->kind != LayerKind::Linear)
+    if (!(target->kind == LayerKind::Conv && target->groups == 1) &&
+        target->kind != LayerKind::Linear)
         return fail(QStringLiteral("%1: only convs with groups = 1 and linear layers have "
                                    "removable output channels")
                         .arg(label(layerPath, *target)));
@@ -86,7 +86,8 @@ std::optional<ArchSpec> removeChannels(const ArchSpec &spec, const QString &laye
         insideResidual = true;
     }
     auto pathOf = [&prefix](size_t i) {
-        return prefix.isEmpty() ? QString::number(i) : prefix + QLatin1Char('.') + QString::number(i);
+        return prefix.isEmpty() ? QString::number(i)
+                                : prefix + QLatin1Char('.') + QString::number(i);
     };
     auto shapeOf = [&shapes](const QString &path) -> const LayerShape * {
         for (const LayerShape &s : shapes) {
@@ -162,8 +163,8 @@ std::optional<ArchSpec> removeChannels(const ArchSpec &spec, const QString &laye
             return fail(QStringLiteral("%1: its output is added in residual block %2; only "
                                        "layers followed by another conv or linear inside the "
                                        "body can lose channels")
-                            .arg(label(layerPath, *target), prefix.left(prefix.lastIndexOf(
-                                                                 QLatin1Char('.')))));
+                            .arg(label(layerPath, *target),
+                                 prefix.left(prefix.lastIndexOf(QLatin1Char('.')))));
         return fail(QStringLiteral("%1 produces the model's output (one logit per class); its "
                                    "channels cannot be removed")
                         .arg(label(layerPath, *target)));

@@ -28,8 +28,8 @@ void Evaluator::add(const torch::Tensor &logitsIn, const torch::Tensor &targetsI
     const torch::Tensor logits = logitsIn.detach().to(torch::kCPU, torch::kFloat);
     const torch::Tensor targets = targetsIn.to(torch::kCPU, torch::kLong);
     const int64_t k = m_numClasses;
-    TORCH_CHECK(logits.dim() == 2 && logits.size(1) == k,
-                "logits must be [N, ", k, "], got ", logits.sizes());
+    TORCH_CHECK(logits.dim() == 2 && logits.size(1) == k, "logits must be [N, ", k, "], got ",
+                logits.sizes());
     TORCH_CHECK(targets.dim() == 1 && targets.size(0) == logits.size(0),
                 "targets must be [N] with N = ", logits.size(0));
     const int64_t n = logits.size(0);
@@ -84,8 +84,8 @@ EvalResult Evaluator::result() const
             if (bin.count > 0) {
                 bin.meanConfidence = confSum[b] / static_cast<double>(bin.count);
                 bin.accuracy = static_cast<double>(correct[b]) / static_cast<double>(bin.count);
-                r.ece += static_cast<double>(bin.count) / n
-                         * std::abs(bin.accuracy - bin.meanConfidence);
+                r.ece += static_cast<double>(bin.count) / n *
+                         std::abs(bin.accuracy - bin.meanConfidence);
             }
             r.calibration.push_back(bin);
         }
@@ -104,8 +104,8 @@ EvalResult Evaluator::fromLogits(const torch::Tensor &logits, const torch::Tenso
     return e.result();
 }
 
-std::optional<EvalResult> Evaluator::evaluate(Model &model, const Dataset &data,
-                                              Feedback *feedback, QString *error)
+std::optional<EvalResult> Evaluator::evaluate(Model &model, const Dataset &data, Feedback *feedback,
+                                              QString *error)
 {
     const auto t0 = std::chrono::steady_clock::now();
     const EvalOptions &o = m_options;
@@ -182,8 +182,9 @@ std::optional<EvalResult> Evaluator::evaluate(Model &model, const Dataset &data,
             }
             add(model.forward(x.to(o.device, dtype)), y);
             if (feedback && (b % 16 == 15 || b + 1 == batches))
-                feedback->setProgress(static_cast<double>(b + 1) / batches,
-                                      QStringLiteral("evaluating: batch %1/%2").arg(b + 1).arg(batches));
+                feedback->setProgress(
+                    static_cast<double>(b + 1) / batches,
+                    QStringLiteral("evaluating: batch %1/%2").arg(b + 1).arg(batches));
         }
         res = result();
         res.canceled = canceled;

@@ -28,9 +28,9 @@ struct EvalResult
 {
     int64_t samples = 0;
     int64_t numClasses = 0;
-    double top1 = 0;                ///< fraction in [0, 1]
-    std::optional<double> top5;     ///< only when numClasses > 5
-    double loss = 0;                ///< mean cross-entropy (natural log) per sample
+    double top1 = 0;            ///< fraction in [0, 1]
+    std::optional<double> top5; ///< only when numClasses > 5
+    double loss = 0;            ///< mean cross-entropy (natural log) per sample
     /// Expected calibration error (Guo et al. 2017): sum over bins of count/N x
     /// |accuracy - mean confidence|, with `calibration.size()` equal-width bins.
     double ece = 0;

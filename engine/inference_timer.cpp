@@ -57,7 +57,8 @@ std::optional<InferenceResult> InferenceTimer::run(Model &model, const Dataset *
             const int64_t distinct = std::max<int64_t>(1, std::min<int64_t>(8, n / o.batchSize));
             for (int64_t i = 0; i < distinct; ++i) {
                 const torch::Tensor rows =
-                    torch::arange(i * o.batchSize, (i + 1) * o.batchSize, torch::kLong).remainder(n);
+                    torch::arange(i * o.batchSize, (i + 1) * o.batchSize, torch::kLong)
+                        .remainder(n);
                 inputs.push_back(
                     data->inputs.index_select(0, rows).to(o.device, dtype).contiguous());
             }
@@ -90,10 +91,9 @@ std::optional<InferenceResult> InferenceTimer::run(Model &model, const Dataset *
             res.latenciesMs.push_back(
                 std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
             if (feedback && (i % 10 == 9 || i + 1 == o.timedBatches))
-                feedback->setProgress(static_cast<double>(i + 1) / o.timedBatches,
-                                      QStringLiteral("timing inference: batch %1/%2")
-                                          .arg(i + 1)
-                                          .arg(o.timedBatches));
+                feedback->setProgress(
+                    static_cast<double>(i + 1) / o.timedBatches,
+                    QStringLiteral("timing inference: batch %1/%2").arg(i + 1).arg(o.timedBatches));
         }
         res.totalSeconds = std::chrono::duration<double>(Clock::now() - loopStart).count();
     } catch (const std::exception &e) {

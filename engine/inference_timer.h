@@ -15,7 +15,7 @@ namespace jb {
 struct InferenceOptions
 {
     int64_t batchSize = 64;
-    int warmupBatches = 5;  ///< run, not timed (allocator, lazy init, caches)
+    int warmupBatches = 5; ///< run, not timed (allocator, lazy init, caches)
     int timedBatches = 50;
     torch::Device device = torch::kCPU;
 };

@@ -94,8 +94,8 @@ std::optional<QByteArray> serializeModel(const Model &model, QString *error,
         }
     }
     header[QStringLiteral("payloadBytes")] = static_cast<qint64>(payload.size());
-    header[QStringLiteral("payloadSha256")] = QString::fromLatin1(
-        QCryptographicHash::hash(payload, QCryptographicHash::Sha256).toHex());
+    header[QStringLiteral("payloadSha256")] =
+        QString::fromLatin1(QCryptographicHash::hash(payload, QCryptographicHash::Sha256).toHex());
     const QByteArray headerBytes = QJsonDocument(header).toJson(QJsonDocument::Compact);
 
     QByteArray out;
@@ -132,7 +132,8 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
             *error = QStringLiteral("model file %1: %2").arg(where, what);
         return nullptr;
     };
-    if (bytes.size() < kFixedSize || std::memcmp(bytes.constData(), model_io::kMagic, kMagicSize) != 0)
+    if (bytes.size() < kFixedSize ||
+        std::memcmp(bytes.constData(), model_io::kMagic, kMagicSize) != 0)
         return fail(QStringLiteral("not a JouleBench model file (no 'JBMODEL' signature)"));
     const quint32 version = qFromLittleEndian<quint32>(bytes.constData() + kMagicSize);
     if (version != model_io::kVersion)
@@ -146,7 +147,8 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
                         .arg(headerSize)
                         .arg(bytes.size()));
     QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(bytes.mid(kFixedSize, headerSize), &parseError);
+    const QJsonDocument doc =
+        QJsonDocument::fromJson(bytes.mid(kFixedSize, headerSize), &parseError);
     if (!doc.isObject())
         return fail(QStringLiteral("the header is not valid JSON (%1); the file is corrupt")
                         .arg(parseError.errorString()));
@@ -158,8 +160,8 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
                                    "truncated or corrupt")
                         .arg(payload.size())
                         .arg(expectedPayload));
-    const QString sha = QString::fromLatin1(
-        QCryptographicHash::hash(payload, QCryptographicHash::Sha256).toHex());
+    const QString sha =
+        QString::fromLatin1(QCryptographicHash::hash(payload, QCryptographicHash::Sha256).toHex());
     if (sha != header.value(QStringLiteral("payloadSha256")).toString())
         return fail(QStringLiteral("the weights' SHA-256 does not match the header; the file is "
                                    "corrupt"));
@@ -173,8 +175,8 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
 
     std::unique_ptr<Model> model;
     if (kind == QLatin1String("torchscript")) {
-        model = TorchScriptModel::loadFromBytes(payload, where, name, inputShape, numClasses,
-                                                error);
+        model =
+            TorchScriptModel::loadFromBytes(payload, where, name, inputShape, numClasses, error);
         if (!model)
             return nullptr;
     } else if (kind == QLatin1String("spec")) {
@@ -185,7 +187,8 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
         auto specModel = SpecModel::create(*spec, &why);
         if (!specModel)
             return fail(why);
-        const QString dtypeName = header.value(QStringLiteral("dtype")).toString(QStringLiteral("Float"));
+        const QString dtypeName =
+            header.value(QStringLiteral("dtype")).toString(QStringLiteral("Float"));
         const std::optional<torch::ScalarType> dtype = dtypeFromName(dtypeName);
         if (!dtype)
             return fail(QStringLiteral("unknown compute dtype '%1'").arg(dtypeName));
@@ -209,7 +212,8 @@ std::unique_ptr<Model> deserializeModel(const QByteArray &bytes, const QString &
             return fail(why);
         model = std::move(specModel);
     } else {
-        return fail(QStringLiteral("unknown model kind '%1' (expected spec or torchscript)").arg(kind));
+        return fail(
+            QStringLiteral("unknown model kind '%1' (expected spec or torchscript)").arg(kind));
     }
     model->setTraining(false);
     if (metadata)
@@ -222,7 +226,8 @@ std::unique_ptr<Model> loadModel(const QString &path, QString *error, QJsonObjec
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
         if (error)
-            *error = QStringLiteral("cannot open model file '%1': %2").arg(path, file.errorString());
+            *error =
+                QStringLiteral("cannot open model file '%1': %2").arg(path, file.errorString());
         return nullptr;
     }
     const QByteArray bytes = file.readAll();

@@ -6,8 +6,6 @@
 
 #include <torch/torch.h>
 
-#include <map>
-
 namespace jb {
 
 namespace {
@@ -66,8 +64,8 @@ public:
                     l.shortcut.empty()
                         ? Span{0, s.input}
                         : sequence(l.shortcut, s.input, extra + in + elements(body.output), out);
-                const int64_t add = extra + elements(body.output) + elements(shortcut.output)
-                                    + outElems;
+                const int64_t add =
+                    extra + elements(body.output) + elements(shortcut.output) + outElems;
                 span.peak = std::max({span.peak, body.peak, shortcut.peak, add});
                 LayerMetrics &r = (*out)[slot];
                 r.otherOps = outElems; // the addition
@@ -148,9 +146,9 @@ std::optional<ModelMetrics> computeModelMetrics(const Model &model, QString *err
 
         const auto *specModel = dynamic_cast<const SpecModel *>(&model);
         if (!specModel) {
-            m.macsUnavailableReason = QStringLiteral(
-                "MACs need an architecture spec; '%1' is a TorchScript model")
-                                          .arg(model.name());
+            m.macsUnavailableReason =
+                QStringLiteral("MACs need an architecture spec; '%1' is a TorchScript model")
+                    .arg(model.name());
             return m;
         }
         std::vector<LayerShape> shapes;

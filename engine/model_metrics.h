@@ -18,9 +18,9 @@ struct LayerMetrics
     std::vector<int64_t> outputShape; ///< per sample
     int64_t parameters = 0;
     int64_t nonZeroParameters = 0;
-    int64_t macs = 0;        ///< multiply-accumulates of conv / depthwise / linear weights
-    int64_t nonZeroMacs = 0; ///< the same, counting only weights != 0
-    int64_t otherOps = 0;    ///< bias adds, BN, activation, pooling, residual adds
+    int64_t macs = 0;           ///< multiply-accumulates of conv / depthwise / linear weights
+    int64_t nonZeroMacs = 0;    ///< the same, counting only weights != 0
+    int64_t otherOps = 0;       ///< bias adds, BN, activation, pooling, residual adds
     int64_t outputElements = 0; ///< newly allocated output elements (0 for views)
 };
 

@@ -43,8 +43,8 @@ torch::Tensor LayerSequence::forward(const torch::Tensor &input)
 
 ResidualLayer::ResidualLayer(std::shared_ptr<LayerSequence> body,
                              std::shared_ptr<LayerSequence> shortcut)
-    : m_body(register_module("body", body ? std::move(body) : std::make_shared<LayerSequence>()))
-    , m_shortcut(register_module("shortcut", shortcut ? std::move(shortcut)
+    : m_body(register_module("body", body ? std::move(body) : std::make_shared<LayerSequence>())),
+      m_shortcut(register_module("shortcut", shortcut ? std::move(shortcut)
                                                       : std::make_shared<LayerSequence>()))
 {
 }
@@ -114,8 +114,7 @@ private:
 class BatchNormLayer final : public Layer
 {
 public:
-    BatchNormLayer(int64_t features, double eps, double momentum)
-        : m_eps(eps), m_momentum(momentum)
+    BatchNormLayer(int64_t features, double eps, double momentum) : m_eps(eps), m_momentum(momentum)
     {
         m_weight = register_parameter("weight", torch::ones({features}));
         m_bias = register_parameter("bias", torch::zeros({features}));
@@ -266,8 +265,8 @@ std::shared_ptr<Layer> builtinLayer(const LayerSpec &l, const std::vector<int64_
         break; // built by buildLayerSequence
     }
     if (error)
-        *error = QStringLiteral("internal: no built-in layer for kind '%1'")
-                     .arg(layerKindName(l.kind));
+        *error =
+            QStringLiteral("internal: no built-in layer for kind '%1'").arg(layerKindName(l.kind));
     return nullptr;
 }
 

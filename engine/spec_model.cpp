@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "spec_model.h"
 
-#include "engine_log.h"
-
 #include <QStringList>
 
 #include <torch/torch.h>
@@ -63,7 +61,8 @@ std::unique_ptr<SpecModel> SpecModel::create(const ArchSpec &spec, QString *erro
         return std::unique_ptr<SpecModel>(new SpecModel(spec, std::move(net)));
     } catch (const std::exception &e) {
         if (error)
-            *error = QStringLiteral("building model '%1' failed: %2").arg(spec.name, exceptionText(e));
+            *error =
+                QStringLiteral("building model '%1' failed: %2").arg(spec.name, exceptionText(e));
         return nullptr;
     }
 }
@@ -179,7 +178,8 @@ bool SpecModel::replaceLayer(const QString &path, std::shared_ptr<Layer> newLaye
         newLayer->eval();
         std::vector<int64_t> in = shape->input;
         in.insert(in.begin(), 1);
-        const torch::Tensor y = newLayer->forward(torch::zeros(in, torch::TensorOptions().device(device())));
+        const torch::Tensor y =
+            newLayer->forward(torch::zeros(in, torch::TensorOptions().device(device())));
         newLayer->train(wasTraining);
         std::vector<int64_t> expected = shape->output;
         expected.insert(expected.begin(), 1);
@@ -266,9 +266,9 @@ std::unique_ptr<SpecModel> SpecModel::rebuild(const ArchSpec &newSpec, const Cha
                         }
                     }
                     src = src.index_select(
-                        dim, torch::tensor(idx, torch::TensorOptions()
-                                                    .dtype(torch::kLong)
-                                                    .device(src.device())));
+                        dim,
+                        torch::tensor(
+                            idx, torch::TensorOptions().dtype(torch::kLong).device(src.device())));
                     return true;
                 };
                 if (!m->second.keptOut.empty() && src.dim() >= 1 && !select(0, m->second.keptOut))
@@ -288,7 +288,8 @@ std::unique_ptr<SpecModel> SpecModel::rebuild(const ArchSpec &newSpec, const Cha
         }
     } catch (const std::exception &e) {
         if (error)
-            *error = QStringLiteral("rebuilding '%1' failed: %2").arg(newSpec.name, exceptionText(e));
+            *error =
+                QStringLiteral("rebuilding '%1' failed: %2").arg(newSpec.name, exceptionText(e));
         return nullptr;
     }
     return fresh;

@@ -18,8 +18,7 @@ struct TorchScriptModel::Impl
 
 namespace {
 
-template<typename List>
-NamedTensors toNamed(const List &list)
+template <typename List> NamedTensors toNamed(const List &list)
 {
     NamedTensors out;
     for (const auto &item : list)
@@ -87,8 +86,8 @@ std::unique_ptr<TorchScriptModel> TorchScriptModel::load(const QString &path,
     const QFileInfo info(path);
     if (!info.isFile()) {
         if (error)
-            *error = QStringLiteral("TorchScript model '%1' does not exist or is not a file")
-                         .arg(path);
+            *error =
+                QStringLiteral("TorchScript model '%1' does not exist or is not a file").arg(path);
         return nullptr;
     }
     auto impl = std::make_unique<Impl>();
@@ -112,9 +111,10 @@ std::unique_ptr<TorchScriptModel> TorchScriptModel::load(const QString &path,
     return model;
 }
 
-std::unique_ptr<TorchScriptModel> TorchScriptModel::loadFromBytes(
-    const QByteArray &bytes, const QString &where, const QString &name,
-    const std::vector<int64_t> &inputShape, int64_t numClasses, QString *error)
+std::unique_ptr<TorchScriptModel>
+TorchScriptModel::loadFromBytes(const QByteArray &bytes, const QString &where, const QString &name,
+                                const std::vector<int64_t> &inputShape, int64_t numClasses,
+                                QString *error)
 {
     auto impl = std::make_unique<Impl>();
     try {

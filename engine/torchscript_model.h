@@ -27,11 +27,9 @@ public:
                                                   const std::vector<int64_t> &inputShape,
                                                   int64_t numClasses, QString *error);
     /// The same from the bytes of a saved module; `where` names the origin in errors.
-    static std::unique_ptr<TorchScriptModel> loadFromBytes(const QByteArray &bytes,
-                                                           const QString &where,
-                                                           const QString &name,
-                                                           const std::vector<int64_t> &inputShape,
-                                                           int64_t numClasses, QString *error);
+    static std::unique_ptr<TorchScriptModel>
+    loadFromBytes(const QByteArray &bytes, const QString &where, const QString &name,
+                  const std::vector<int64_t> &inputShape, int64_t numClasses, QString *error);
     /// The module as TorchScript bytes (what torch.jit.load reads), or empty with *error.
     QByteArray saveToBytes(QString *error) const;
 

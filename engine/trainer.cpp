@@ -89,9 +89,8 @@ double Trainer::learningRateAt(int epoch) const
     case LrSchedule::Step:
         return o.learningRate * std::pow(o.stepGamma, epoch / o.stepEpochs);
     case LrSchedule::Cosine:
-        return o.minLearningRate
-               + (o.learningRate - o.minLearningRate)
-                     * (1 + std::cos(std::numbers::pi * epoch / o.epochs)) / 2;
+        return o.minLearningRate + (o.learningRate - o.minLearningRate) *
+                                       (1 + std::cos(std::numbers::pi * epoch / o.epochs)) / 2;
     }
     return o.learningRate;
 }
@@ -132,11 +131,11 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
         std::vector<torch::Tensor> params = model.parameters();
         std::unique_ptr<torch::optim::Optimizer> optimizer;
         if (o.optimizer == OptimizerKind::Sgd) {
-            optimizer = std::make_unique<torch::optim::SGD>(
-                params, torch::optim::SGDOptions(o.learningRate)
-                            .momentum(o.momentum)
-                            .nesterov(o.nesterov)
-                            .weight_decay(o.weightDecay));
+            optimizer =
+                std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.learningRate)
+                                                                .momentum(o.momentum)
+                                                                .nesterov(o.nesterov)
+                                                                .weight_decay(o.weightDecay));
         } else {
             optimizer = std::make_unique<torch::optim::Adam>(
                 params, torch::optim::AdamOptions(o.learningRate)
@@ -168,8 +167,8 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
                                      .arg(epoch + 1);
                     return std::nullopt;
                 }
-                if (!checkRows(chosen, n, QStringLiteral("data selection of epoch %1").arg(epoch + 1),
-                               error))
+                if (!checkRows(chosen, n,
+                               QStringLiteral("data selection of epoch %1").arg(epoch + 1), error))
                     return std::nullopt;
                 rows = torch::tensor(chosen, torch::TensorOptions(torch::kLong));
             }
@@ -193,8 +192,10 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
                 return std::nullopt;
             }
 
-            torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(o.device));
-            torch::Tensor correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(o.device));
+            torch::Tensor lossSum =
+                torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(o.device));
+            torch::Tensor correct =
+                torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(o.device));
             int64_t seen = 0;
             for (int64_t b = 0; b < batches; ++b) {
                 if (feedback && feedback->isCanceled()) {
@@ -238,14 +239,13 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
                 ++step;
                 if (feedback && secondsSince(lastProgress) > 0.2) {
                     lastProgress = Clock::now();
-                    feedback->setProgress(
-                        (epoch + static_cast<double>(b + 1) / batches) / o.epochs,
-                        QStringLiteral("%1: epoch %2/%3, batch %4/%5")
-                            .arg(o.label)
-                            .arg(epoch + 1)
-                            .arg(o.epochs)
-                            .arg(b + 1)
-                            .arg(batches));
+                    feedback->setProgress((epoch + static_cast<double>(b + 1) / batches) / o.epochs,
+                                          QStringLiteral("%1: epoch %2/%3, batch %4/%5")
+                                              .arg(o.label)
+                                              .arg(epoch + 1)
+                                              .arg(o.epochs)
+                                              .arg(b + 1)
+                                              .arg(batches));
                 }
             }
 
@@ -253,7 +253,8 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
             stats.epoch = epoch + 1;
             stats.epochs = o.epochs;
             stats.loss = lossSum.item<double>() / static_cast<double>(seen);
-            stats.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(seen);
+            stats.accuracy =
+                static_cast<double>(correct.item<int64_t>()) / static_cast<double>(seen);
             stats.seconds = secondsSince(epochStart);
             stats.learningRate = lr;
             stats.samples = seen;
@@ -278,14 +279,13 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
                                      .arg(stats.accuracy, 0, 'f', 4)
                                      .arg(stats.seconds, 0, 'f', 1)
                                      .arg(lr, 0, 'g', 3);
-            qCDebug(lcEngine).noquote() << line;
+            if (!feedback)
+                qCDebug(lcEngine).noquote() << line;
             if (feedback) {
                 feedback->log(line);
-                feedback->setProgress(static_cast<double>(epoch + 1) / o.epochs,
-                                      QStringLiteral("%1: epoch %2/%3")
-                                          .arg(o.label)
-                                          .arg(epoch + 1)
-                                          .arg(o.epochs));
+                feedback->setProgress(
+                    static_cast<double>(epoch + 1) / o.epochs,
+                    QStringLiteral("%1: epoch %2/%3").arg(o.label).arg(epoch + 1).arg(o.epochs));
             }
             if (o.onEpoch && !o.onEpoch(stats)) {
                 result.stoppedEarly = true;

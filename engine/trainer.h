@@ -27,9 +27,9 @@ enum class LrSchedule {
 /// this batch (with grad inside the loss hook, detached in afterStep).
 struct BatchContext
 {
-    int epoch = 0;          ///< 0-based
-    int64_t batch = 0;      ///< 0-based within the epoch
-    int64_t step = 0;       ///< 0-based over the whole run
+    int epoch = 0;     ///< 0-based
+    int64_t batch = 0; ///< 0-based within the epoch
+    int64_t step = 0;  ///< 0-based over the whole run
     torch::Tensor inputs;
     torch::Tensor targets;
     torch::Tensor indices;
@@ -40,7 +40,7 @@ struct BatchContext
 /// Figures of one finished epoch, measured on the batches as trained (train-mode forward).
 struct EpochStats
 {
-    int epoch = 0;           ///< 1-based
+    int epoch = 0; ///< 1-based
     int epochs = 0;
     double loss = 0;         ///< mean loss per sample (what the loss hook returned, if set)
     double accuracy = 0;     ///< top-1 on the training batches
@@ -67,8 +67,8 @@ struct TrainOptions
     double adamBeta2 = 0.999;
 
     LrSchedule schedule = LrSchedule::Constant;
-    int stepEpochs = 1;       ///< Step: decay every this many epochs
-    double stepGamma = 0.1;   ///< Step: factor per decay
+    int stepEpochs = 1;         ///< Step: decay every this many epochs
+    double stepGamma = 0.1;     ///< Step: factor per decay
     double minLearningRate = 0; ///< Cosine: value reached after the last epoch
 
     /// Reproducibility: torch::manual_seed(seed) at start (dropout, hook randomness) and a

@@ -36,17 +36,27 @@ std::vector<LayerSpec> lenet5(const ZooOptions &o, Width w)
 {
     // LeNet-5 with ReLU and max pooling; padding 2 on the first conv makes 28x28 inputs behave
     // like the original 32x32 ones (16 x 5 x 5 features before the classifier).
-    return {conv(w(6), 5, 1, 2), act(),      maxPool(2),     conv(w(16), 5), act(),
-            maxPool(2),          flatten(),  linear(w(120)), act(),          linear(w(84)),
-            act(),               linear(o.numClasses)};
+    return {conv(w(6), 5, 1, 2), act(),          maxPool(2),
+            conv(w(16), 5),      act(),          maxPool(2),
+            flatten(),           linear(w(120)), act(),
+            linear(w(84)),       act(),          linear(o.numClasses)};
 }
 
 std::vector<LayerSpec> cnnSmall(const ZooOptions &o, Width w)
 {
     // Two conv blocks (conv 3x3, BN, ReLU, max-pool 2) and a 128-unit classifier.
-    return {conv(w(32), 3, 1, 1, false), batchNorm(), act(), maxPool(2),
-            conv(w(64), 3, 1, 1, false), batchNorm(), act(), maxPool(2),
-            flatten(),                   linear(w(128)), act(), linear(o.numClasses)};
+    return {conv(w(32), 3, 1, 1, false),
+            batchNorm(),
+            act(),
+            maxPool(2),
+            conv(w(64), 3, 1, 1, false),
+            batchNorm(),
+            act(),
+            maxPool(2),
+            flatten(),
+            linear(w(128)),
+            act(),
+            linear(o.numClasses)};
 }
 
 std::vector<LayerSpec> vggCifar(const ZooOptions &o, Width w)
@@ -100,10 +110,9 @@ std::vector<LayerSpec> mobilenetCifar(const ZooOptions &o, Width w)
     // MobileNet v1 for 32x32 inputs (Howard et al. 2017; first conv stride 1, as in common
     // CIFAR ports): 13 depthwise-separable blocks (depthwise 3x3-BN-ReLU, pointwise 1x1-BN-ReLU).
     std::vector<LayerSpec> l = {conv(w(32), 3, 1, 1, false), batchNorm(), act()};
-    const std::pair<int64_t, int64_t> blocks[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2},
-                                                  {256, 1}, {512, 2}, {512, 1}, {512, 1},
-                                                  {512, 1}, {512, 1}, {512, 1}, {1024, 2},
-                                                  {1024, 1}};
+    const std::pair<int64_t, int64_t> blocks[] = {{64, 1},  {128, 2},  {128, 1}, {256, 2}, {256, 1},
+                                                  {512, 2}, {512, 1},  {512, 1}, {512, 1}, {512, 1},
+                                                  {512, 1}, {1024, 2}, {1024, 1}};
     for (auto [c, s] : blocks) {
         l.push_back(depthwise(3, s, 1, false));
         l.push_back(batchNorm());
@@ -127,8 +136,9 @@ struct Entry
 const std::vector<Entry> &table()
 {
     static const std::vector<Entry> entries = {
-        {{QStringLiteral("mlp"), QStringLiteral("LeNet-300-100 multilayer perceptron "
-                                                "(784-300-100-10 on 28x28)"),
+        {{QStringLiteral("mlp"),
+          QStringLiteral("LeNet-300-100 multilayer perceptron "
+                         "(784-300-100-10 on 28x28)"),
           false},
          mlp},
         {{QStringLiteral("mlp-wide"),
@@ -200,8 +210,8 @@ std::optional<ArchSpec> zooSpec(const QString &name, const ZooOptions &options, 
             return std::nullopt;
         }
         ArchSpec spec;
-        spec.name = options.width == 1.0 ? name
-                                         : QStringLiteral("%1-x%2").arg(name).arg(options.width);
+        spec.name =
+            options.width == 1.0 ? name : QStringLiteral("%1-x%2").arg(name).arg(options.width);
         spec.inputShape = options.inputShape;
         spec.numClasses = options.numClasses;
         spec.layers = e.build(options, Width{options.width});

@@ -25,8 +25,8 @@ struct ZooOptions
 /// One entry of the zoo.
 struct ZooEntry
 {
-    QString name;        ///< "lenet5"
-    QString description; ///< one line for lists and the GUI
+    QString name;           ///< "lenet5"
+    QString description;    ///< one line for lists and the GUI
     bool needsImage = true; ///< needs an input [C, H, W] (false: any shape, it flattens)
 };
 

@@ -50,19 +50,18 @@ double now()
 /// The bare loop: what a libtorch user writes by hand.
 struct BareLoop
 {
-    torch::nn::Sequential net{
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5).padding(2)),
-        torch::nn::ReLU(),
-        torch::nn::MaxPool2d(2),
-        torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)),
-        torch::nn::ReLU(),
-        torch::nn::MaxPool2d(2),
-        torch::nn::Flatten(),
-        torch::nn::Linear(400, 120),
-        torch::nn::ReLU(),
-        torch::nn::Linear(120, 84),
-        torch::nn::ReLU(),
-        torch::nn::Linear(84, 10)};
+    torch::nn::Sequential net{torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 6, 5).padding(2)),
+                              torch::nn::ReLU(),
+                              torch::nn::MaxPool2d(2),
+                              torch::nn::Conv2d(torch::nn::Conv2dOptions(6, 16, 5)),
+                              torch::nn::ReLU(),
+                              torch::nn::MaxPool2d(2),
+                              torch::nn::Flatten(),
+                              torch::nn::Linear(400, 120),
+                              torch::nn::ReLU(),
+                              torch::nn::Linear(120, 84),
+                              torch::nn::ReLU(),
+                              torch::nn::Linear(84, 10)};
     torch::optim::Adam opt{net->parameters(), torch::optim::AdamOptions(1e-3)};
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(1);
 
@@ -113,7 +112,8 @@ double runPython(const QString &python, const QString &script, int threads, int6
     const QList<QByteArray> lines = p.readAllStandardOutput().trimmed().split('\n');
     const QJsonObject o = QJsonDocument::fromJson(lines.last()).object();
     if (!o.contains(QStringLiteral("samples_per_s"))) {
-        *error = QStringLiteral("unexpected output of %1: %2").arg(script, QString::fromUtf8(lines.last()));
+        *error = QStringLiteral("unexpected output of %1: %2")
+                     .arg(script, QString::fromUtf8(lines.last()));
         return -1;
     }
     return o.value(QStringLiteral("samples_per_s")).toDouble();
@@ -125,20 +125,25 @@ int main(int argc, char **argv)
 {
     QCoreApplication app(argc, argv);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Training throughput: engine vs bare libtorch vs PyTorch"));
+    parser.setApplicationDescription(
+        QStringLiteral("Training throughput: engine vs bare libtorch vs PyTorch"));
     parser.addHelpOption();
-    const QCommandLineOption threadsOpt(QStringLiteral("threads"), QStringLiteral("intra-op threads"),
-                                        QStringLiteral("n"), QStringLiteral("2"));
-    const QCommandLineOption roundsOpt(QStringLiteral("rounds"), QStringLiteral("interleaved rounds"),
-                                       QStringLiteral("n"), QStringLiteral("3"));
+    const QCommandLineOption threadsOpt(QStringLiteral("threads"),
+                                        QStringLiteral("intra-op threads"), QStringLiteral("n"),
+                                        QStringLiteral("2"));
+    const QCommandLineOption roundsOpt(QStringLiteral("rounds"),
+                                       QStringLiteral("interleaved rounds"), QStringLiteral("n"),
+                                       QStringLiteral("3"));
     const QCommandLineOption limitOpt(QStringLiteral("limit"),
                                       QStringLiteral("batches per epoch (0 = the full epoch)"),
                                       QStringLiteral("n"), QStringLiteral("0"));
     const QCommandLineOption dataOpt(QStringLiteral("data"), QStringLiteral("Fashion-MNIST folder"),
                                      QStringLiteral("dir"));
-    const QCommandLineOption pythonOpt(QStringLiteral("python"), QStringLiteral("python3 with torch"),
-                                       QStringLiteral("exe"), QStringLiteral("/usr/bin/python3"));
-    const QCommandLineOption noPythonOpt(QStringLiteral("no-python"), QStringLiteral("skip PyTorch"));
+    const QCommandLineOption pythonOpt(QStringLiteral("python"),
+                                       QStringLiteral("python3 with torch"), QStringLiteral("exe"),
+                                       QStringLiteral("/usr/bin/python3"));
+    const QCommandLineOption noPythonOpt(QStringLiteral("no-python"),
+                                         QStringLiteral("skip PyTorch"));
     parser.addOptions({threadsOpt, roundsOpt, limitOpt, dataOpt, pythonOpt, noPythonOpt});
     parser.process(app);
     const int threads = parser.value(threadsOpt).toInt();

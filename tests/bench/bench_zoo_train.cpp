@@ -82,8 +82,8 @@ int main(int argc, char **argv)
     TrainOptions o;
     o.epochs = parser.value(epochsOpt).toInt();
     o.batchSize = parser.value(batchOpt).toLongLong();
-    o.optimizer = parser.value(optimOpt) == QLatin1String("sgd") ? OptimizerKind::Sgd
-                                                                 : OptimizerKind::Adam;
+    o.optimizer =
+        parser.value(optimOpt) == QLatin1String("sgd") ? OptimizerKind::Sgd : OptimizerKind::Adam;
     o.learningRate = parser.value(lrOpt).toDouble();
     o.momentum = parser.value(momentumOpt).toDouble();
     o.weightDecay = parser.value(wdOpt).toDouble();
@@ -93,15 +93,15 @@ int main(int argc, char **argv)
                                                      : LrSchedule::Constant;
     o.seed = parser.value(seedOpt).toULongLong();
 
-    const QStringList models = parser.isSet(allOpt) ? zooModelNames()
-                                                    : QStringList{parser.value(modelOpt)};
+    const QStringList models =
+        parser.isSet(allOpt) ? zooModelNames() : QStringList{parser.value(modelOpt)};
     std::printf("%d threads, %d epochs, batch %lld, %s lr %g (%s), %s\n", at::get_num_threads(),
                 o.epochs, static_cast<long long>(o.batchSize),
                 o.optimizer == OptimizerKind::Sgd ? "SGD" : "Adam", o.learningRate,
                 qPrintable(schedule),
                 qPrintable(QDateTime::currentDateTime().toString(Qt::ISODate)));
-    std::printf("\n%-16s %9s %11s %8s %8s %7s %8s %9s %10s\n", "model", "params", "MACs",
-                "top-1", "top-5", "ECE", "train s", "eval s", "p50 ms/64");
+    std::printf("\n%-16s %9s %11s %8s %8s %7s %8s %9s %10s\n", "model", "params", "MACs", "top-1",
+                "top-5", "ECE", "train s", "eval s", "p50 ms/64");
     QStringList rows;
     for (const QString &name : models) {
         ZooOptions zo;

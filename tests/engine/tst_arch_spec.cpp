@@ -56,8 +56,16 @@ private Q_SLOTS:
         LayerSpec impl = act(QStringLiteral("relu6"));
         impl.impl = QStringLiteral("some.impl");
         impl.implOptions = QJsonObject{{QStringLiteral("bits"), 8}};
-        s.layers = {c, d, bn, impl, avgPool(3, 2, 1), residual({conv(16, 3, 1, 1), act()}),
-                    maxPool(2), flatten(), dropout(0.2), linear(2)};
+        s.layers = {c,
+                    d,
+                    bn,
+                    impl,
+                    avgPool(3, 2, 1),
+                    residual({conv(16, 3, 1, 1), act()}),
+                    maxPool(2),
+                    flatten(),
+                    dropout(0.2),
+                    linear(2)};
         QString error;
         QVERIFY2(s.validate(&error), qPrintable(error));
         const auto back = ArchSpec::fromJson(s.toJson(), &error);
@@ -79,8 +87,8 @@ private Q_SLOTS:
         s.name = QStringLiteral("shapes");
         s.inputShape = {1, 28, 28};
         s.numClasses = 10;
-        s.layers = {conv(6, 5, 1, 2), act(), maxPool(2), conv(16, 5), maxPool(2), flatten(),
-                    linear(10)};
+        s.layers = {conv(6, 5, 1, 2), act(),     maxPool(2), conv(16, 5),
+                    maxPool(2),       flatten(), linear(10)};
         std::vector<LayerShape> shapes;
         QString error;
         QVERIFY2(s.inferShapes(&shapes, &error), qPrintable(error));
@@ -126,45 +134,50 @@ private Q_SLOTS:
             << QStringLiteral("layer 1 (linear): expects a flat input [F], got [4, 6, 6]; add a "
                               "'flatten' layer before it");
         QTest::newRow("kernel too large")
-            << wrap(R"({"type":"conv","out":4,"kernel":3},{"type":"pool","mode":"max","kernel":2},)"
-                    R"({"type":"conv","out":4,"kernel":5},{"type":"flatten"},{"type":"linear","out":3})")
+            << wrap(
+                   R"({"type":"conv","out":4,"kernel":3},{"type":"pool","mode":"max","kernel":2},)"
+                   R"({"type":"conv","out":4,"kernel":5},{"type":"flatten"},{"type":"linear","out":3})")
             << QStringLiteral("layer 2 (conv): kernel 5 is larger than the padded input [4, 3, 3] "
                               "(padding 0)");
         QTest::newRow("wrong class count")
             << wrap(R"({"type":"flatten"},{"type":"linear","out":5})")
             << QStringLiteral("the final output is [5], expected [3]");
         QTest::newRow("residual mismatch")
-            << wrap(R"({"type":"residual","body":[{"type":"conv","out":2,"kernel":3,"padding":1}]},)"
-                    R"({"type":"flatten"},{"type":"linear","out":3})")
+            << wrap(
+                   R"({"type":"residual","body":[{"type":"conv","out":2,"kernel":3,"padding":1}]},)"
+                   R"({"type":"flatten"},{"type":"linear","out":3})")
             << QStringLiteral("layer 0 (residual): body output [2, 8, 8] does not match the "
                               "identity shortcut output [1, 8, 8]");
         QTest::newRow("nested error path")
-            << wrap(R"({"type":"residual","body":[{"type":"conv","out":1,"kernel":3,"padding":1},)"
-                    R"({"type":"activation","fn":"swish"}]},{"type":"flatten"},{"type":"linear","out":3})")
+            << wrap(
+                   R"({"type":"residual","body":[{"type":"conv","out":1,"kernel":3,"padding":1},)"
+                   R"({"type":"activation","fn":"swish"}]},{"type":"flatten"},{"type":"linear","out":3})")
             << QStringLiteral("layer 0.body.1 (activation): unknown activation 'swish'");
         QTest::newRow("unknown type")
             << wrap(R"({"type":"convolution","out":4})")
             << QStringLiteral("layers.0: unknown layer type 'convolution'");
-        QTest::newRow("unknown key (typo)")
-            << wrap(R"({"type":"conv","out":4,"kernal":3})")
-            << QStringLiteral("layers.0: missing key 'kernel'");
+        QTest::newRow("unknown key (typo)") << wrap(R"({"type":"conv","out":4,"kernal":3})")
+                                            << QStringLiteral("layers.0: missing key 'kernel'");
         QTest::newRow("unknown key")
             << wrap(R"({"type":"flatten","size":3},{"type":"linear","out":3})")
             << QStringLiteral("layers.0: unknown key 'size'");
-        QTest::newRow("non-integer")
-            << wrap(R"({"type":"flatten"},{"type":"linear","out":2.5})")
-            << QStringLiteral("layers.1: key 'out' must be an integer");
+        QTest::newRow("non-integer") << wrap(R"({"type":"flatten"},{"type":"linear","out":2.5})")
+                                     << QStringLiteral("layers.1: key 'out' must be an integer");
         QTest::newRow("groups")
-            << wrap(R"({"type":"conv","out":3,"kernel":1,"groups":2},{"type":"flatten"},{"type":"linear","out":3})")
-            << QStringLiteral("layer 0 (conv): groups 2 must divide in-channels 1 and out-channels 3");
+            << wrap(
+                   R"({"type":"conv","out":3,"kernel":1,"groups":2},{"type":"flatten"},{"type":"linear","out":3})")
+            << QStringLiteral(
+                   "layer 0 (conv): groups 2 must divide in-channels 1 and out-channels 3");
         QTest::newRow("dropout p")
             << wrap(R"({"type":"flatten"},{"type":"dropout","p":1.0},{"type":"linear","out":3})")
             << QStringLiteral("layer 1 (dropout): p must be in [0, 1), got 1");
         QTest::newRow("version")
-            << QStringLiteral(R"({"format":"joulebench-arch","version":7,"input":[1],"classes":1,"layers":[]})")
+            << QStringLiteral(
+                   R"({"format":"joulebench-arch","version":7,"input":[1],"classes":1,"layers":[]})")
             << QStringLiteral("version 7 is not supported");
         QTest::newRow("no layers")
-            << QStringLiteral(R"({"format":"joulebench-arch","version":1,"name":"e","input":[1],"classes":1,"layers":[]})")
+            << QStringLiteral(
+                   R"({"format":"joulebench-arch","version":1,"name":"e","input":[1],"classes":1,"layers":[]})")
             << QStringLiteral("architecture spec 'e' has no layers");
     }
 
@@ -198,9 +211,9 @@ private Q_SLOTS:
         QTest::newRow("resnet20") << "resnet20" << QList<qint64>{3, 32, 32} << qint64(272474);
         // vgg-cifar: convs 3*32*9, 32*32*9, 32*64*9, 64*64*9, 64*128*9, 128*128*9 (no bias),
         // BN 2*(32+32+64+64+128+128), linear 128*10+10
-        QTest::newRow("vgg-cifar") << "vgg-cifar" << QList<qint64>{3, 32, 32}
-                                   << qint64(864 + 9216 + 18432 + 36864 + 73728 + 147456 + 896
-                                             + 1290);
+        QTest::newRow("vgg-cifar")
+            << "vgg-cifar" << QList<qint64>{3, 32, 32}
+            << qint64(864 + 9216 + 18432 + 36864 + 73728 + 147456 + 896 + 1290);
     }
 
     void zooParameterCounts()
@@ -252,7 +265,8 @@ private Q_SLOTS:
     {
         QString error;
         QVERIFY(!zooSpec(QStringLiteral("alexnet"), {}, &error));
-        QVERIFY(error.contains(QStringLiteral("unknown zoo model 'alexnet' (known: mlp, mlp-wide")));
+        QVERIFY(
+            error.contains(QStringLiteral("unknown zoo model 'alexnet' (known: mlp, mlp-wide")));
         ZooOptions flat;
         flat.inputShape = {20};
         QVERIFY(zooSpec(QStringLiteral("mlp"), flat, &error)); // an MLP takes flat samples
@@ -261,7 +275,8 @@ private Q_SLOTS:
         ZooOptions tiny;
         tiny.inputShape = {1, 4, 4};
         QVERIFY(!zooSpec(QStringLiteral("lenet5"), tiny, &error));
-        QVERIFY2(error.contains(QStringLiteral("layer 3 (conv): kernel 5 is larger")), qPrintable(error));
+        QVERIFY2(error.contains(QStringLiteral("layer 3 (conv): kernel 5 is larger")),
+                 qPrintable(error));
         ZooOptions zero;
         zero.width = 0;
         QVERIFY(!zooSpec(QStringLiteral("mlp"), zero, &error));

@@ -36,7 +36,8 @@ private Q_SLOTS:
         QCOMPARE(r.top1, 0.4);
         QVERIFY(!r.top5); // 3 classes: no top-5
         const double loss =
-            -(std::log(0.90) + std::log(0.30) + std::log(0.70) + std::log(0.10) + std::log(0.10)) / 5;
+            -(std::log(0.90) + std::log(0.30) + std::log(0.70) + std::log(0.10) + std::log(0.10)) /
+            5;
         QVERIFY(std::abs(r.loss - loss) < 1e-6);
         // Confusion [true][predicted].
         QCOMPARE(r.confusionAt(0, 0), 1);
@@ -173,8 +174,8 @@ private Q_SLOTS:
         QCOMPARE(r->batches, 20);
         QCOMPARE(r->latenciesMs.size(), size_t(20));
         QVERIFY(r->minMs > 0);
-        QVERIFY(r->minMs <= r->p50Ms && r->p50Ms <= r->p95Ms && r->p95Ms <= r->p99Ms
-                && r->p99Ms <= r->maxMs);
+        QVERIFY(r->minMs <= r->p50Ms && r->p50Ms <= r->p95Ms && r->p95Ms <= r->p99Ms &&
+                r->p99Ms <= r->maxMs);
         QVERIFY(r->throughput > 0);
         QVERIFY(std::abs(r->throughput - 16 * 20 / r->totalSeconds) < 1e-6 * r->throughput);
         QVERIFY(m->isTraining());

@@ -39,7 +39,8 @@ torch::Tensor probeInput()
 std::unique_ptr<SpecModel> trainedCnn()
 {
     QString error;
-    const auto spec = zooSpec(QStringLiteral("cnn-small"), ZooOptions{{1, 12, 12}, 4, 0.25}, &error);
+    const auto spec =
+        zooSpec(QStringLiteral("cnn-small"), ZooOptions{{1, 12, 12}, 4, 0.25}, &error);
     auto m = SpecModel::create(*spec, 2, &error);
     // A few steps so BN running statistics are not the defaults.
     Dataset d;
@@ -126,12 +127,18 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("how");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("truncated") << "truncate" << "the file is truncated or corrupt";
-        QTest::newRow("flipped weight byte") << "flip" << "SHA-256 does not match";
-        QTest::newRow("foreign file") << "magic" << "not a JouleBench model file";
-        QTest::newRow("header cut") << "header" << "does not fit in the file";
-        QTest::newRow("empty") << "empty" << "not a JouleBench model file";
-        QTest::newRow("trailing garbage") << "append" << "the file is truncated or corrupt";
+        QTest::newRow("truncated") << "truncate"
+                                   << "the file is truncated or corrupt";
+        QTest::newRow("flipped weight byte") << "flip"
+                                             << "SHA-256 does not match";
+        QTest::newRow("foreign file") << "magic"
+                                      << "not a JouleBench model file";
+        QTest::newRow("header cut") << "header"
+                                    << "does not fit in the file";
+        QTest::newRow("empty") << "empty"
+                               << "not a JouleBench model file";
+        QTest::newRow("trailing garbage") << "append"
+                                          << "the file is truncated or corrupt";
     }
 
     void corruptFiles()
@@ -198,9 +205,11 @@ private Q_SLOTS:
                                                "[2, 10]")),
                  qPrintable(error));
         QVERIFY(!TorchScriptModel::load(kFixture, {3, 32, 32}, 3, &error));
-        QVERIFY2(error.contains(QStringLiteral("fails on an input [2, 3, 32, 32]")), qPrintable(error));
+        QVERIFY2(error.contains(QStringLiteral("fails on an input [2, 3, 32, 32]")),
+                 qPrintable(error));
         QVERIFY(!error.contains(QStringLiteral("Exception raised from")));
-        QVERIFY(!TorchScriptModel::load(m_dir.filePath(QStringLiteral("x.pt")), {1, 8, 8}, 3, &error));
+        QVERIFY(
+            !TorchScriptModel::load(m_dir.filePath(QStringLiteral("x.pt")), {1, 8, 8}, 3, &error));
         QVERIFY(error.contains(QStringLiteral("does not exist")));
         const QString notScript = m_dir.filePath(QStringLiteral("not.pt"));
         QFile f(notScript);
@@ -208,7 +217,8 @@ private Q_SLOTS:
         f.write("hello");
         f.close();
         QVERIFY(!TorchScriptModel::load(notScript, {1, 8, 8}, 3, &error));
-        QVERIFY2(error.contains(QStringLiteral("is not a loadable TorchScript file")), qPrintable(error));
+        QVERIFY2(error.contains(QStringLiteral("is not a loadable TorchScript file")),
+                 qPrintable(error));
     }
 
     void torchScriptTrainsSavesAndRefusesSpecOperations()

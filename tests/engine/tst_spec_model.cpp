@@ -20,8 +20,9 @@ ArchSpec convNet()
     s.name = QStringLiteral("convnet");
     s.inputShape = {2, 8, 8};
     s.numClasses = 3;
-    s.layers = {conv(8, 3, 1, 1), batchNorm(), act(),     conv(6, 3, 1, 1), batchNorm(), act(),
-                maxPool(2),       flatten(),   linear(5), act(),            linear(3)};
+    s.layers = {conv(8, 3, 1, 1), batchNorm(), act(),      conv(6, 3, 1, 1),
+                batchNorm(),      act(),       maxPool(2), flatten(),
+                linear(5),        act(),       linear(3)};
     return s;
 }
 
@@ -31,18 +32,18 @@ ArchSpec resNet()
     s.name = QStringLiteral("resnet");
     s.inputShape = {3, 8, 8};
     s.numClasses = 4;
-    s.layers = {conv(4, 3, 1, 1, false),
-                batchNorm(),
-                act(),
-                residual({conv(6, 3, 1, 1, false), batchNorm(), act(), conv(4, 3, 1, 1, false),
-                          batchNorm()}),
-                act(),
-                residual({depthwise(3, 2, 1), batchNorm(), conv(5, 1, 1, 0, false), act(),
-                          conv(8, 1)},
-                         {conv(8, 1, 2, 0, false), batchNorm()}),
-                globalAvgPool(),
-                flatten(),
-                linear(4)};
+    s.layers = {
+        conv(4, 3, 1, 1, false),
+        batchNorm(),
+        act(),
+        residual(
+            {conv(6, 3, 1, 1, false), batchNorm(), act(), conv(4, 3, 1, 1, false), batchNorm()}),
+        act(),
+        residual({depthwise(3, 2, 1), batchNorm(), conv(5, 1, 1, 0, false), act(), conv(8, 1)},
+                 {conv(8, 1, 2, 0, false), batchNorm()}),
+        globalAvgPool(),
+        flatten(),
+        linear(4)};
     return s;
 }
 
@@ -193,7 +194,8 @@ private Q_SLOTS:
         QVERIFY(error.contains(QStringLiteral("'not.registered' is not registered")));
         // Activation 2 -> scale by 2: the output changes (no ReLU), the spec records the impl.
         QVERIFY2(m->replaceLayer(QStringLiteral("2"), std::make_shared<ScaleLayer>(2.0),
-                                 QStringLiteral("test.scale"), QJsonObject{{QStringLiteral("f"), 2.0}}, &error),
+                                 QStringLiteral("test.scale"),
+                                 QJsonObject{{QStringLiteral("f"), 2.0}}, &error),
                  qPrintable(error));
         QCOMPARE(m->spec()->layers[2].impl, QStringLiteral("test.scale"));
         const torch::Tensor y2 = m->forward(x);
@@ -282,20 +284,19 @@ private Q_SLOTS:
         QTest::addColumn<QString>("path");
         QTest::addColumn<QList<qint64>>("channels");
         QTest::addColumn<QString>("expected");
-        QTest::newRow("output layer") << "8" << QList<qint64>{0}
-                                      << "layer 8 (linear) produces the model's output";
-        QTest::newRow("last of body") << "3.body.3" << QList<qint64>{0}
-                                      << "its output is added in residual block 3";
-        QTest::newRow("feeds a block") << "0" << QList<qint64>{0}
-                                       << "feeds residual block 3";
-        QTest::newRow("depthwise") << "5.body.0" << QList<qint64>{0}
-                                   << "only convs with groups = 1 and linear layers";
-        QTest::newRow("all channels") << "3.body.0" << QList<qint64>{0, 1, 2, 3, 4, 5}
-                                      << "cannot remove all 6 channels";
-        QTest::newRow("no such channel") << "3.body.0" << QList<qint64>{6}
-                                         << "channel 6 does not exist (it has 6)";
-        QTest::newRow("no such layer") << "3.body.9" << QList<qint64>{0}
-                                       << "no layer at path '3.body.9'";
+        QTest::newRow("output layer")
+            << "8" << QList<qint64>{0} << "layer 8 (linear) produces the model's output";
+        QTest::newRow("last of body")
+            << "3.body.3" << QList<qint64>{0} << "its output is added in residual block 3";
+        QTest::newRow("feeds a block") << "0" << QList<qint64>{0} << "feeds residual block 3";
+        QTest::newRow("depthwise")
+            << "5.body.0" << QList<qint64>{0} << "only convs with groups = 1 and linear layers";
+        QTest::newRow("all channels")
+            << "3.body.0" << QList<qint64>{0, 1, 2, 3, 4, 5} << "cannot remove all 6 channels";
+        QTest::newRow("no such channel")
+            << "3.body.0" << QList<qint64>{6} << "channel 6 does not exist (it has 6)";
+        QTest::newRow("no such layer")
+            << "3.body.9" << QList<qint64>{0} << "no layer at path '3.body.9'";
     }
 
     void removalRefusals()
@@ -318,9 +319,10 @@ private Q_SLOTS:
         ArchSpec wider = convNet();
         wider.layers[0].out = 10; // growing without a map
         QVERIFY(!m->rebuild(wider, {}, &error));
-        QVERIFY2(error.contains(QStringLiteral("tensor '0.weight' needs shape [10, 2, 3, 3], the "
-                                               "old model's (after the channel map) has [8, 2, 3, 3]")),
-                 qPrintable(error));
+        QVERIFY2(
+            error.contains(QStringLiteral("tensor '0.weight' needs shape [10, 2, 3, 3], the "
+                                          "old model's (after the channel map) has [8, 2, 3, 3]")),
+            qPrintable(error));
         ArchSpec deeper = convNet();
         deeper.layers.insert(deeper.layers.begin() + 10, linear(3));
         deeper.layers.insert(deeper.layers.begin() + 10, act());

@@ -38,7 +38,7 @@ ArchSpec smallCnn()
     s.name = QStringLiteral("small");
     s.inputShape = {1, 6, 6};
     s.numClasses = 3;
-    s.layers = {conv(4, 3, 1, 1), batchNorm(), act(), maxPool(2),
+    s.layers = {conv(4, 3, 1, 1), batchNorm(),  act(),    maxPool(2),
                 flatten(),        dropout(0.1), linear(3)};
     return s;
 }
@@ -90,8 +90,10 @@ private Q_SLOTS:
         const auto r = t.train(*m, data, &fb, &error);
         QVERIFY2(r, qPrintable(error));
         QCOMPARE(r->epochs.size(), size_t(4));
-        QVERIFY2(r->epochs.back().loss < 0.5 * r->epochs.front().loss,
-                 qPrintable(QStringLiteral("%1 -> %2").arg(r->epochs.front().loss).arg(r->epochs.back().loss)));
+        QVERIFY2(
+            r->epochs.back().loss < 0.5 * r->epochs.front().loss,
+            qPrintable(
+                QStringLiteral("%1 -> %2").arg(r->epochs.front().loss).arg(r->epochs.back().loss)));
         QVERIFY(r->epochs.back().accuracy > 0.9);
         QCOMPARE(r->samplesSeen, 4 * 600);
         QCOMPARE(r->steps, 4 * 19); // 600 / 32 -> 18 full batches + 1 of 24
