@@ -289,8 +289,10 @@ PairedDelta pairedDelta(const QMap<int, double> &baseline, const QMap<int, doubl
     for (qsizetype i = 0; i < b.size(); ++i)
         sum += v.at(i) - b.at(i);
     d.mean = sum / d.pairs;
+    // A ratio says something only for quantities of one sign (energy can be net-negative).
     const double mb = stats::mean(b);
-    d.ratio = mb != 0 ? stats::mean(v) / mb : kNaN;
+    const double mv = stats::mean(v);
+    d.ratio = mb > 0 && mv >= 0 ? mv / mb : kNaN;
     if (d.pairs >= 2) {
         QString error;
         d.ci = stats::pairedDifferenceCi(stats::view(b), stats::view(v), &error,

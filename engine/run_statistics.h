@@ -136,7 +136,9 @@ struct PairedDelta
 {
     int pairs = 0;
     double mean = 0;  ///< mean of variant[r] - baseline[r]; NaN without pairs
-    double ratio = 0; ///< mean(variant) / mean(baseline) over the pairs; NaN when undefined
+    /// mean(variant) / mean(baseline) over the pairs; NaN unless mean(baseline) > 0 and
+    /// mean(variant) >= 0 (a ratio of net energies near zero or negative means nothing).
+    double ratio = 0;
     std::optional<stats::ConfidenceInterval> ci; ///< for pairs >= 2
 };
 /// Pairs the repetitions present in both maps (repetition -> value).

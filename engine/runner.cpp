@@ -634,7 +634,9 @@ QString ExperimentRunner::Impl::measure(RunState &rs,
     ctx.seed = static_cast<quint64>(plan.seed);
     ctx.feedback = &feedback;
     QString stepPlugin;
-    ctx.beginPhase = [&](const QString &name) { mark(rs, u"prepare:"_s + name); };
+    ctx.beginPhase = [&](const QString &name) { // "finetune" and "prepare:finetune" alike
+        mark(rs, name.startsWith(u"prepare:"_s) ? name : u"prepare:"_s + name);
+    };
     ctx.log = [&](const QString &message, const QJsonObject &data) {
         rs.techniqueLogs.append({0, stepPlugin, message,
                                  QJsonDocument(data).toJson(QJsonDocument::Compact), QString()});

@@ -203,7 +203,7 @@ int runRun(const QStringList &args)
         return ExitUsage;
     }
     if (!parser.isSet(verbose)) // progress comes from the runner's events instead
-        QLoggingCategory::setFilterRules(u"joulebench.*.info=false"_s);
+        QLoggingCategory::setFilterRules(u"joulebench.*.debug=false\njoulebench.*.info=false"_s);
     RunnerOptions options;
     options.databasePath = parser.value(dbOpt);
     options.planFilePath = parser.value(plan);

@@ -246,6 +246,47 @@ private Q_SLOTS:
         QVERIFY(compare.out.contains(u"2/2"_s));
     }
 
+    // Technique variants through the real plugin registry (the template plugin).
+    void techniqueVariantsAreComparedAtIsoAccuracy()
+    {
+        const QString plugin = QStringLiteral(JB_BUILD_DIR) +
+                               u"/lib/joulebench/plugins/libjb_technique_template.so"_s;
+        if (!QFileInfo::exists(plugin))
+            QSKIP("the template plugin is not built (target jb_technique_plugins)");
+        const QString d = db(u"chain.sqlite"_s);
+        const Result run = cli({u"run"_s, u"--plan"_s,
+                                QStringLiteral(JB_TEST_DATA_DIR) + u"/plans/tiny-chain.json"_s,
+                                u"--db"_s, d});
+        QVERIFY2(run.code == 0, qPrintable(run.err));
+        QVERIFY(run.err.contains(u"prepare:template.weight_noise"_s));
+        const Result compare = cli({u"compare"_s, u"--db"_s, d});
+        QVERIFY2(compare.code == 0, qPrintable(compare.err));
+        QVERIFY2(compare.out.contains(u"noise-200pct (over budget)"_s), qPrintable(compare.out));
+        QVERIFY(compare.out.contains(u"OVER"_s));
+        const QJsonObject o = QJsonDocument::fromJson(
+                                  cli({u"compare"_s, u"--db"_s, d, u"--json"_s}).out.toUtf8())
+                                  .object();
+        const QJsonArray variants = o.value(u"variants"_s).toArray();
+        QCOMPARE(variants.size(), 3);
+        for (const QJsonValue &v : variants) {
+            const QJsonObject vo = v.toObject();
+            QCOMPARE(vo.value(u"runs"_s).toObject().value(u"completed"_s).toInt(), 2);
+            bool prepare = false;
+            for (const QJsonValue &f : vo.value(u"figures"_s).toArray())
+                if (f.toObject().value(u"id"_s).toString() == u"energy|prepare|package-0"_s) {
+                    prepare = true;
+                    if (!vo.value(u"baseline"_s).toBool())
+                        QCOMPARE(f.toObject()
+                                     .value(u"deltaVsBaseline"_s)
+                                     .toObject()
+                                     .value(u"pairs"_s)
+                                     .toInt(),
+                                 2);
+                }
+            QVERIFY(prepare);
+        }
+    }
+
     void badPlansAreNamed()
     {
         const Result missing = cli({u"run"_s, u"--plan"_s, db(u"nope.json"_s), u"--db"_s,
