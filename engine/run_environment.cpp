@@ -65,8 +65,9 @@ qint64 memoryTotalBytes()
     QFile f(u"/proc/meminfo"_s);
     if (!f.open(QIODevice::ReadOnly))
         return 0;
-    while (!f.atEnd()) {
-        const QByteArray line = f.readLine();
+    // procfs files report size 0, so read until EOF instead of asking atEnd().
+    const QList<QByteArray> lines = f.readAll().split('\n');
+    for (const QByteArray &line : lines) {
         if (line.startsWith("MemTotal:")) {
             const QList<QByteArray> parts = line.simplified().split(' ');
             return parts.size() >= 2 ? parts.at(1).toLongLong() * 1024 : 0;

@@ -7,3 +7,5 @@ jb_add_qt_test(tst_runner_statistics SOURCES tst_runner_statistics.cpp LIBS jb_e
                LABELS engine runner)
 jb_add_qt_test(tst_runner SOURCES tst_runner.cpp tst_runner_fake_power.h
                LIBS jb_engine jb_fake_powercap TORCH TIMEOUT 300 LABELS engine runner)
+jb_add_qt_test(tst_runner_environment SOURCES tst_runner_environment.cpp LIBS jb_engine TIMEOUT 60
+               LABELS engine runner)

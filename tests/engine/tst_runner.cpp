@@ -527,6 +527,58 @@ private Q_SLOTS:
         QVERIFY(named(db.phases(broken.id), u"prepare:test.fail"_s)); // measured until it failed
     }
 
+    // Throttle counters that rise and a machine busy with other work are flagged; the same
+    // run on quiet fakes is not.
+    void throttlingAndBackgroundLoadAreFlagged()
+    {
+        test::FakePackage pkg(20.0);
+        QTemporaryDir fakes;
+        const QString stat = fakes.filePath(u"stat"_s);
+        const QString throttle = fakes.filePath(u"cpu/cpu0/thermal_throttle/core_throttle_count"_s);
+        QDir().mkpath(QFileInfo(throttle).absolutePath());
+        auto write = [](const QString &path, const QByteArray &text) {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            f.write(text);
+        };
+        write(stat, "cpu  1000 0 0 50000 0 0 0 0 0 0\n");
+        write(throttle, "0\n");
+        RecordingSink sink;
+        bool busy = true;
+        sink.onEvent = [&](const RunEvent &e) {
+            if (busy && e.type == RunEventType::Phase && e.state == u"begin"_s &&
+                e.phase == u"evaluate"_s) {
+                write(stat, "cpu  900000 0 0 50000 0 0 0 0 0 0\n");
+                write(throttle, "4\n");
+            }
+        };
+        RunnerOptions o = options(newDb(), pkg.root());
+        o.events = &sink;
+        o.discovery.procStat = stat;
+        o.sysCpuRoot = fakes.filePath(u"cpu"_s);
+        ExperimentRunner runner(tinyPlan(QJsonObject{{u"repetitions"_s, 1}}), o);
+        QString error;
+        QVERIFY2(runner.run(&error), qPrintable(error));
+        Db db(o.databasePath);
+        const db::RunRecord &r = db.runs.first();
+        QVERIFY2(r.flags.contains(u"throttling"_s), qPrintable(r.flags.join(u' ')));
+        QVERIFY(r.flags.contains(u"background-load"_s));
+        QCOMPARE(*db.metric(r.id, QString(), u"throttle_events"_s), 4.0);
+        QVERIFY(*db.metric(r.id, QString(), u"background_load_cores"_s) > 100);
+
+        busy = false; // quiet: nothing changes, /proc/stat shows no other work
+        write(stat, "cpu  1000 0 0 50000 0 0 0 0 0 0\n");
+        write(throttle, "0\n");
+        ExperimentRunner quiet(tinyPlan(QJsonObject{{u"repetitions"_s, 1}}), o);
+        QVERIFY2(quiet.run(&error), qPrintable(error));
+        Db db2(o.databasePath);
+        const db::RunRecord &q = db2.runs.first();
+        QVERIFY(!q.flags.contains(u"throttling"_s));
+        QVERIFY(!q.flags.contains(u"background-load"_s));
+        QCOMPARE(*db2.metric(q.id, QString(), u"throttle_events"_s), 0.0);
+        QCOMPARE(*db2.metric(q.id, QString(), u"background_load_cores"_s), 0.0);
+    }
+
     // A cancelled experiment is continued with --resume: only the missing run is measured.
     void resumeRunsOnlyWhatIsMissing()
     {
