@@ -3,9 +3,13 @@
 
 #include "database/store.h"
 #include "model_io.h"
+#include "spec_model.h"
+#include "torchscript_model.h"
+#include "zoo.h"
 
 #include <QCryptographicHash>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
 
@@ -35,6 +39,73 @@ NamedTensors cloneTensors(const NamedTensors &tensors)
     for (const auto &[name, t] : tensors)
         out.emplace_back(name, t.detach().clone());
     return out;
+}
+
+TrainOptions baselineTrainOptions(const PlanTraining &t, const Backend &backend)
+{
+    TrainOptions o;
+    o.epochs = static_cast<int>(t.epochs);
+    o.batchSize = t.batchSize;
+    o.optimizer = t.optimizer == u"sgd"_s ? OptimizerKind::Sgd : OptimizerKind::Adam;
+    o.learningRate = t.learningRate;
+    o.momentum = t.momentum;
+    o.weightDecay = t.weightDecay;
+    o.schedule = t.schedule == u"step"_s     ? LrSchedule::Step
+                 : t.schedule == u"cosine"_s ? LrSchedule::Cosine
+                                             : LrSchedule::Constant;
+    o.stepEpochs = static_cast<int>(t.stepSize);
+    o.stepGamma = t.gamma;
+    o.seed = static_cast<uint64_t>(t.seed);
+    o.device = backend.device();
+    return o;
+}
+
+std::unique_ptr<Model> buildBaselineModel(const Plan &plan, const QString &planFilePath,
+                                          const DatasetSplits &splits, QString *error)
+{
+    const std::vector<int64_t> shape = splits.train.sampleShape();
+    const int64_t classes = splits.train.numClasses;
+    if (plan.model.isTorchScript())
+        return TorchScriptModel::load(Plan::resolvePath(planFilePath, plan.model.torchScript),
+                                      shape, classes, error);
+    const std::optional<ArchSpec> spec =
+        zooSpec(plan.model.zoo, ZooOptions{shape, classes, plan.model.width}, error);
+    if (!spec)
+        return nullptr;
+    return SpecModel::create(*spec, static_cast<uint64_t>(plan.training.seed), error);
+}
+
+std::optional<QJsonObject> trainingIdentity(const Plan &plan, const QString &planFilePath,
+                                            const DatasetSplits &splits,
+                                            const QString &backendId,
+                                            const QString &torchVersion, QString *error)
+{
+    QJsonObject model;
+    if (plan.model.isTorchScript()) {
+        const QString path = Plan::resolvePath(planFilePath, plan.model.torchScript);
+        QFile f(path);
+        if (!f.open(QIODevice::ReadOnly)) {
+            if (error)
+                *error = u"cannot read the TorchScript model %1: %2"_s.arg(path, f.errorString());
+            return std::nullopt;
+        }
+        QCryptographicHash h(QCryptographicHash::Sha256);
+        h.addData(&f);
+        model.insert(u"torchScriptSha256"_s, QString::fromLatin1(h.result().toHex()));
+    } else {
+        const std::optional<ArchSpec> spec = zooSpec(
+            plan.model.zoo,
+            ZooOptions{splits.train.sampleShape(), splits.train.numClasses, plan.model.width},
+            error);
+        if (!spec)
+            return std::nullopt;
+        model.insert(u"spec"_s, spec->toJson());
+    }
+    return QJsonObject{{u"model"_s, model},
+                       {u"dataset"_s, splits.toJson()},
+                       {u"training"_s, plan.toJson().value(u"training"_s)},
+                       {u"backend"_s, backendId},
+                       {u"torch"_s, torchVersion}};
 }
 
 QJsonObject CachedTraining::toJson() const

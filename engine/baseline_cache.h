@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "backend.h"
 #include "database/store_types.h"
+#include "datasets.h"
 #include "model.h"
+#include "plan.h"
+#include "trainer.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -100,6 +104,24 @@ private:
     QString m_dir;
     QHash<QString, std::shared_ptr<Entry>> m_entries;
 };
+
+/// The plan's training settings as Trainer options on `backend`'s device.
+TrainOptions baselineTrainOptions(const PlanTraining &training, const Backend &backend);
+
+/// The plan's baseline model, untrained: the zoo entry built for the data set's sample shape
+/// and class count with the training seed, or the TorchScript file (relative to the plan
+/// file). Any thread; nullptr with *error.
+std::unique_ptr<Model> buildBaselineModel(const Plan &plan, const QString &planFilePath,
+                                          const DatasetSplits &splits, QString *error);
+
+/// What identifies a training for BaselineCache::key(): the model (zoo spec as JSON, or the
+/// TorchScript file's sha256), the data set record (DatasetSplits::toJson: configuration,
+/// split sizes, files with CRC-32), the training settings, the backend string and the libtorch
+/// version. Fails when the spec cannot be built or the TorchScript file cannot be read.
+std::optional<QJsonObject> trainingIdentity(const Plan &plan, const QString &planFilePath,
+                                            const DatasetSplits &splits,
+                                            const QString &backendId,
+                                            const QString &torchVersion, QString *error);
 
 /// Deep copies of tensors (Model::state() aliases the model's storage).
 NamedTensors cloneTensors(const NamedTensors &tensors);

@@ -15,14 +15,9 @@
 #include "model_metrics.h"
 #include "run_events.h"
 #include "run_statistics.h"
-#include "spec_model.h"
 #include "technique.h"
-#include "torchscript_model.h"
 #include "trainer.h"
-#include "zoo.h"
 
-#include <QCryptographicHash>
-#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 
@@ -54,25 +49,6 @@ public:
             onLog(message);
     }
 };
-
-TrainOptions trainOptionsFrom(const PlanTraining &t, const Backend &backend)
-{
-    TrainOptions o;
-    o.epochs = static_cast<int>(t.epochs);
-    o.batchSize = t.batchSize;
-    o.optimizer = t.optimizer == u"sgd"_s ? OptimizerKind::Sgd : OptimizerKind::Adam;
-    o.learningRate = t.learningRate;
-    o.momentum = t.momentum;
-    o.weightDecay = t.weightDecay;
-    o.schedule = t.schedule == u"step"_s     ? LrSchedule::Step
-                 : t.schedule == u"cosine"_s ? LrSchedule::Cosine
-                                             : LrSchedule::Constant;
-    o.stepEpochs = static_cast<int>(t.stepSize);
-    o.stepGamma = t.gamma;
-    o.seed = static_cast<uint64_t>(t.seed);
-    o.device = backend.device();
-    return o;
-}
 
 /// The figures of a train phase that a run reuses from the run that trained the model.
 struct ReusedTrain
@@ -134,8 +110,6 @@ public:
                     std::unique_ptr<Model> model, NamedTensors initialState,
                     const std::optional<QString> &cacheHash);
     void finish(RunState &rs, db::RunStatus status, QString errorText, double wallStart);
-    std::unique_ptr<Model> buildModel(QString *error) const;
-    std::optional<QJsonObject> trainIdentity(const QString &backendId, QString *error) const;
 
     void mark(RunState &rs, const QString &name);
     void drain(RunState &rs, bool force);
@@ -343,50 +317,6 @@ std::optional<ExperimentOutcome> ExperimentRunner::Impl::run(QString *error)
 
 // --- one run ----------------------------------------------------------------------------------
 
-std::unique_ptr<Model> ExperimentRunner::Impl::buildModel(QString *error) const
-{
-    const std::vector<int64_t> shape = splits.train.sampleShape();
-    const int64_t classes = splits.train.numClasses;
-    if (plan.model.isTorchScript())
-        return TorchScriptModel::load(Plan::resolvePath(opt.planFilePath, plan.model.torchScript),
-                                      shape, classes, error);
-    const std::optional<ArchSpec> spec =
-        zooSpec(plan.model.zoo, ZooOptions{shape, classes, plan.model.width}, error);
-    if (!spec)
-        return nullptr;
-    return SpecModel::create(*spec, static_cast<uint64_t>(plan.training.seed), error);
-}
-
-std::optional<QJsonObject> ExperimentRunner::Impl::trainIdentity(const QString &backendId,
-                                                                QString *error) const
-{
-    QJsonObject model;
-    if (plan.model.isTorchScript()) {
-        const QString path = Plan::resolvePath(opt.planFilePath, plan.model.torchScript);
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly)) {
-            *error = u"cannot read the TorchScript model %1: %2"_s.arg(path, f.errorString());
-            return std::nullopt;
-        }
-        QCryptographicHash h(QCryptographicHash::Sha256);
-        h.addData(&f);
-        model.insert(u"torchScriptSha256"_s, QString::fromLatin1(h.result().toHex()));
-    } else {
-        const std::optional<ArchSpec> spec = zooSpec(
-            plan.model.zoo,
-            ZooOptions{splits.train.sampleShape(), splits.train.numClasses, plan.model.width},
-            error);
-        if (!spec)
-            return std::nullopt;
-        model.insert(u"spec"_s, spec->toJson());
-    }
-    return QJsonObject{{u"model"_s, model},
-                       {u"dataset"_s, splits.toJson()},
-                       {u"training"_s, plan.toJson().value(u"training"_s)},
-                       {u"backend"_s, backendId},
-                       {u"torch"_s, machine.torchVersion}};
-}
-
 void ExperimentRunner::Impl::runOne(const GridEntry &entry)
 {
     const double wallStart = monotonicSeconds();
@@ -519,7 +449,8 @@ QString ExperimentRunner::Impl::prepareRun(const GridEntry &entry, RunState &rs,
     if (techniqueTrains)
         trainCache->insert(u"note"_s, u"a technique of the chain trains the model"_s);
     if (useCache) {
-        const std::optional<QJsonObject> identity = trainIdentity(entry.backendId, &error);
+        const std::optional<QJsonObject> identity = trainingIdentity(
+            plan, opt.planFilePath, splits, entry.backendId, machine.torchVersion, &error);
         if (!identity)
             return error;
         const QString hash = BaselineCache::key(*identity);
@@ -543,7 +474,7 @@ QString ExperimentRunner::Impl::prepareRun(const GridEntry &entry, RunState &rs,
         }
     }
     if (!*model) {
-        *model = buildModel(&error);
+        *model = buildBaselineModel(plan, opt.planFilePath, splits, &error);
         if (!*model)
             return error;
         if (trains)
@@ -626,7 +557,7 @@ QString ExperimentRunner::Impl::measure(RunState &rs,
     }
 
     // 2. train (or a recorded reuse of a cached training)
-    const TrainOptions trainOptions = trainOptionsFrom(plan.training, rs.backend);
+    const TrainOptions trainOptions = baselineTrainOptions(plan.training, rs.backend);
     TechniqueContext ctx;
     ctx.data = &splits;
     ctx.backend = rs.backend;

@@ -53,6 +53,9 @@ void installSignalHandlers()
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    // A reader (the GUI) that goes away must not kill the worker in the middle of a run: the
+    // writes fail instead, the events are dropped and the runs are still stored.
+    std::signal(SIGPIPE, SIG_IGN);
 }
 
 /// Human progress on stderr, and the JSONL stream on stdout with --jsonl.
