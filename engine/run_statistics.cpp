@@ -495,14 +495,14 @@ std::optional<ComparisonSummary> summarizeComparison(const db::ExperimentCompari
             g.summary.figures.append(f);
         }
         if (g.summary.baseline) {
+            g.summary.budgetKnown = true;
             g.summary.withinBudget = true;
         } else {
             const ComparedFigure *acc = g.summary.figure(accuracyId);
-            const bool hasBaseAcc = base && base->byRep.contains(accuracyId);
-            if (acc && hasBaseAcc && acc->delta && std::isfinite(acc->delta->mean))
-                g.summary.withinBudget = -acc->delta->mean <= s.accuracyBudget + 1e-12;
-            else
-                g.summary.withinBudget = false;
+            g.summary.budgetKnown = acc && acc->delta && acc->delta->pairs > 0 &&
+                                    std::isfinite(acc->delta->mean);
+            g.summary.withinBudget =
+                g.summary.budgetKnown && -acc->delta->mean <= s.accuracyBudget + 1e-12;
         }
         s.variants.append(g.summary);
     }
@@ -582,7 +582,8 @@ QJsonObject comparisonToJson(const ComparisonSummary &s)
                                     {u"running"_s, v.running}}},
             {u"runIds"_s, runIds},
             {u"flags"_s, flags},
-            {u"withinAccuracyBudget"_s, v.withinBudget},
+            {u"withinAccuracyBudget"_s,
+             v.budgetKnown ? QJsonValue(v.withinBudget) : QJsonValue(QJsonValue::Null)},
             {u"figures"_s, figures}});
     }
     QJsonArray sizes;

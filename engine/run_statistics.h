@@ -177,8 +177,11 @@ struct VariantSummary
     QMap<QString, int> flagCounts; ///< over completed runs
     QList<qint64> runIds;
     QList<ComparedFigure> figures;
-    /// Accuracy (top-1, percent) and the budget check: baseline mean - variant mean <=
-    /// budget. The baseline is within by definition; a variant without accuracy is not.
+    /// Accuracy (top-1, percent) and the budget check: the mean paired accuracy loss against
+    /// the baseline <= budget. The baseline is within by definition. budgetKnown is false when
+    /// there is no paired accuracy (no completed baseline or variant repetition to pair);
+    /// withinBudget is then false too, and the variant is not called a saving.
+    bool budgetKnown = false;
     bool withinBudget = false;
 
     const ComparedFigure *figure(const QString &id) const;

@@ -16,6 +16,8 @@ namespace {
 
 QString variantLabel(const VariantSummary &v)
 {
+    if (!v.budgetKnown)
+        return v.label + u" (accuracy not comparable)"_s;
     return v.withinBudget ? v.label : v.label + u" (over budget)"_s;
 }
 
@@ -67,7 +69,10 @@ QString renderText(const ComparisonSummary &s)
             runs += u", %1 interrupted"_s.arg(v.interrupted);
         main.addRow({variantLabel(v), v.backend, runs, statsCell(v, accId, 1.0),
                      v.baseline ? u"-"_s : deltaCell(v, accId),
-                     v.baseline ? u"baseline"_s : v.withinBudget ? u"within"_s : u"OVER"_s,
+                     v.baseline           ? u"baseline"_s
+                     : !v.budgetKnown     ? u"unknown"_s
+                     : v.withinBudget     ? u"within"_s
+                                          : u"OVER"_s,
                      statsCell(v, metricFigureId(QString(), u"params"_s)),
                      statsCell(v, metricFigureId(QString(), u"macs"_s)), flagText(v)});
     }

@@ -323,6 +323,7 @@ private Q_SLOTS:
         QCOMPARE(base.figure(acc)->unit, u"%"_s);
         QVERIFY(std::fabs(pruned.figure(acc)->delta->mean - (-0.5)) < 1e-9);
         QVERIFY(pruned.withinBudget);
+        QVERIFY(int8.budgetKnown);
         QVERIFY(!int8.withinBudget); // -5 points > budget 1
         QVERIFY(base.withinBudget);
 
@@ -368,6 +369,26 @@ private Q_SLOTS:
                          -8.0);
             }
         QVERIFY(found);
+    }
+
+    // Without a completed baseline there is nothing to compare accuracy with: unknown, not
+    // "within" and not "over".
+    void budgetIsUnknownWithoutABaseline()
+    {
+        db::ExperimentComparison c;
+        c.experiment.planJson = R"({"accuracyBudget": 1.0})";
+        c.runs.append(run(1, u"baseline"_s, u"base"_s, 0, 0.9, 10, 2, false,
+                          db::RunStatus::Failed));
+        c.runs.append(run(2, u"pruned"_s, u"v1"_s, 0, 0.9, 10, 1));
+        QString error;
+        const auto s = summarizeComparison(c, &error);
+        QVERIFY2(s, qPrintable(error));
+        QCOMPARE(s->variants.size(), 2);
+        QVERIFY(!s->variants.at(1).budgetKnown);
+        QVERIFY(!s->variants.at(1).withinBudget);
+        const QJsonObject json = comparisonToJson(*s);
+        QVERIFY(json.value(u"variants"_s).toArray().at(1).toObject()
+                    .value(u"withinAccuracyBudget"_s).isNull());
     }
 
     void estimateDomainsAreNoted()
