@@ -104,6 +104,41 @@ private Q_SLOTS:
         QVERIFY(!m->isTraining()); // mode restored
     }
 
+    void epochFiguresAreExact()
+    {
+        // Logits = inputs (identity weights, a learning rate too small to change them): the
+        // epoch's accuracy and loss are known exactly.
+        ArchSpec s;
+        s.name = QStringLiteral("identity");
+        s.inputShape = {4};
+        s.numClasses = 4;
+        s.layers = {linear(4, false)};
+        QString error;
+        auto m = SpecModel::create(s, &error);
+        {
+            torch::NoGradGuard g;
+            m->namedParameters()[0].second.copy_(torch::eye(4));
+        }
+        Dataset d;
+        d.name = QStringLiteral("rows");
+        d.numClasses = 4;
+        d.inputs = torch::eye(4).repeat({25, 1}) * 3;
+        d.targets = torch::arange(100, torch::kLong).remainder(4);
+        d.targets[7] = 0;
+        d.targets[42] = 1;
+        const double expectedLoss = torch::cross_entropy_loss(d.inputs, d.targets).item<double>();
+        TrainOptions o;
+        o.epochs = 1;
+        o.batchSize = 16;
+        o.optimizer = OptimizerKind::Sgd;
+        o.momentum = 0;
+        o.learningRate = 1e-12;
+        const auto r = Trainer(o).train(*m, d, nullptr, &error);
+        QVERIFY2(r, qPrintable(error));
+        QCOMPARE(r->epochs[0].accuracy, 0.98);
+        QVERIFY(std::abs(r->epochs[0].loss - expectedLoss) < 1e-6);
+    }
+
     void fixedSeedReproducesWeights()
     {
         const Dataset data = blobs(300, 2);
