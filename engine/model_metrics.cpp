@@ -76,9 +76,9 @@ public:
             LayerMetrics &r = (*out)[slot];
             const std::shared_ptr<Layer> layer = m_model.layer(s.path);
             if (layer) {
-                for (const auto &p : layer->named_parameters(/*recurse=*/false)) {
-                    r.parameters += p.value().numel();
-                    r.nonZeroParameters += nonZero(p.value());
+                for (const torch::Tensor &t : layer->countedParameters()) {
+                    r.parameters += t.numel();
+                    r.nonZeroParameters += nonZero(t);
                 }
             }
             r.outputElements = outElems;
@@ -159,7 +159,13 @@ std::optional<ModelMetrics> computeModelMetrics(const Model &model, QString *err
             walker.sequence(specModel->spec()->layers, model.inputShape(), 0, &m.layers).peak;
         m.macsKnown = true;
         int64_t activations = 0;
+        // Spec models count per layer (Layer::countedParameters), so weights a technique keeps
+        // as buffers (int8) are still the model's parameters.
+        m.parameters = 0;
+        m.nonZeroParameters = 0;
         for (const LayerMetrics &l : m.layers) {
+            m.parameters += l.parameters;
+            m.nonZeroParameters += l.nonZeroParameters;
             m.macs += l.macs;
             m.nonZeroMacs += l.nonZeroMacs;
             m.otherOps += l.otherOps;

@@ -30,6 +30,15 @@ public:
     /// (conv [out, in/groups, k, k], linear [out, in]), for metrics such as non-zero MACs.
     /// Default: the parameter or buffer named "weight", or an undefined tensor.
     virtual torch::Tensor metricsWeight() const;
+
+    /// The tensors that hold this layer's learned values, whatever their storage, counted as
+    /// the model's parameters in metrics. Default: the layer's own trainable parameters. Layers
+    /// that keep frozen weights as buffers (int8 weights, their bias) override it, so a
+    /// quantized model does not report 0 parameters.
+    virtual std::vector<torch::Tensor> countedParameters() const
+    {
+        return parameters(/*recurse=*/false);
+    }
 };
 
 /// An ordered list of layers, registered as children "0", "1", ... (the layer-path names).

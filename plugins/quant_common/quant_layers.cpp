@@ -112,6 +112,14 @@ torch::Tensor Int8LayerBase::metricsWeight() const
     return m_weight.to(torch::kFloat) * m_scale.reshape(bshape);
 }
 
+std::vector<torch::Tensor> Int8LayerBase::countedParameters() const
+{
+    std::vector<torch::Tensor> counted{m_weight};
+    if (m_bias.defined())
+        counted.push_back(m_bias);
+    return counted;
+}
+
 void Int8LayerBase::setWeights(const Int8Weight &weight, const torch::Tensor &bias)
 {
     torch::NoGradGuard noGrad;

@@ -51,6 +51,8 @@ class Int8LayerBase : public Layer
 public:
     /// The dequantized float weight (metrics).
     torch::Tensor metricsWeight() const override;
+    /// The int8 weight and the bias (kept as buffers; the per-channel scales are not counted).
+    std::vector<torch::Tensor> countedParameters() const override;
     /// Copies an int8 weight and a float bias (may be undefined) into the buffers.
     void setWeights(const Int8Weight &weight, const torch::Tensor &bias);
     QString engine() const { return m_engineName; }

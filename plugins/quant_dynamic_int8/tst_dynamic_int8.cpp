@@ -5,6 +5,7 @@
 #include "plugin_test_support.h"
 
 #include "engine/model_io.h"
+#include "engine/model_metrics.h"
 #include "engine/spec_model.h"
 #include "engine/technique.h"
 #include "engine/zoo.h"
@@ -122,7 +123,16 @@ private Q_SLOTS:
                 n += l.kind == LayerKind::Linear;
             return n;
         }();
+        const auto metricsBefore = computeModelMetrics(*c.model, &error);
+        QVERIFY2(metricsBefore, qPrintable(error));
         QVERIFY2(technique->apply(c, &error), qPrintable(error));
+
+        // The int8 weights are buffers, but still the model's parameters: same count as fp32
+        // (Linear keeps weight and bias; only the storage type changed).
+        const auto metricsAfter = computeModelMetrics(*c.model, &error);
+        QVERIFY2(metricsAfter, qPrintable(error));
+        QCOMPARE(metricsAfter->parameters, metricsBefore->parameters);
+        QVERIFY(metricsAfter->nonZeroParameters > 0);
 
         int quantized = 0;
         for (const LayerSpec &l : c.model->spec()->layers) {
