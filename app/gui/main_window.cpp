@@ -304,11 +304,17 @@ void MainWindow::startRun()
     if (!m_designer->problems().isEmpty())
         return;
     QString planPath = m_designer->filePath();
-    if (planPath.isEmpty() || planPath.startsWith(QLatin1Char(':'))) {
+    // The shipped plans (resources/plans, share/joulebench/plans) are templates: the worker
+    // runs a copy the user saves, never an overwritten shipped file.
+    const bool shipped = !planPath.isEmpty() &&
+                         QFileInfo(planPath).canonicalFilePath() ==
+                             QFileInfo(AppPaths::defaultPlanPath()).canonicalFilePath();
+    if (planPath.isEmpty() || planPath.startsWith(QLatin1Char(':')) || shipped) {
+        const QString before = planPath;
         savePlanAs();
         planPath = m_designer->filePath();
-        if (planPath.isEmpty() || planPath.startsWith(QLatin1Char(':')))
-            return;
+        if (planPath.isEmpty() || planPath.startsWith(QLatin1Char(':')) || planPath == before)
+            return; // not saved to a file of the user's own
     }
     QString error;
     if (!m_designer->save(planPath, &error)) { // the worker runs exactly what the form shows
