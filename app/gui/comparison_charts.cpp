@@ -233,6 +233,44 @@ int ComparisonCharts::breakEven(QCustomPlot *plot, const ComparisonData &d)
     return lines;
 }
 
+namespace {
+
+/// One run's power envelope on the aligned time axis (time minus the start of alignPhase).
+struct OverlaySeries
+{
+    QVector<double> t, mean, lo, hi;
+    bool estimate = false;
+};
+
+bool readOverlaySeries(const db::Store &store, qint64 runId, const QString &domain,
+                       const QString &alignPhase, double t0, double t1, int maxPoints,
+                       OverlaySeries *out, QString *error)
+{
+    double shift = 0;
+    const auto phases = store.phases(runId, error);
+    if (!phases)
+        return false;
+    for (const db::PhaseRecord &p : *phases)
+        if (p.name == alignPhase) {
+            shift = p.tStart;
+            break;
+        }
+    const std::optional<db::PowerSeries> s =
+        store.readSeries(runId, domain, t0 + shift, t1 + shift, maxPoints, error);
+    if (!s)
+        return false;
+    out->estimate = s->kind == db::ValueKind::Estimate;
+    for (const db::PowerBucket &b : s->buckets) {
+        out->t.append((b.tStart + b.tEnd) / 2.0 - shift);
+        out->mean.append(b.meanW);
+        out->lo.append(b.minW);
+        out->hi.append(b.maxW);
+    }
+    return true;
+}
+
+} // namespace
+
 int ComparisonCharts::powerOverlay(QCustomPlot *plot, const db::Store &store,
                                    const QList<qint64> &runIds, const QString &domain,
                                    const QString &alignPhase, int maxPoints, QString *error)
@@ -242,31 +280,14 @@ int ComparisonCharts::powerOverlay(QCustomPlot *plot, const db::Store &store,
     int drawn = 0;
     for (qsizetype i = 0; i < runIds.size(); ++i) {
         const qint64 id = runIds.at(i);
-        double shift = 0;
-        if (auto phases = store.phases(id, error)) {
-            for (const db::PhaseRecord &p : *phases)
-                if (p.name == alignPhase) {
-                    shift = p.tStart;
-                    break;
-                }
-        } else {
+        OverlaySeries o;
+        if (!readOverlaySeries(store, id, domain, alignPhase,
+                               -std::numeric_limits<double>::infinity(),
+                               std::numeric_limits<double>::infinity(), maxPoints, &o, error))
             return -1;
-        }
-        const std::optional<db::PowerSeries> s = store.readSeries(
-            id, domain, -std::numeric_limits<double>::infinity(),
-            std::numeric_limits<double>::infinity(), maxPoints, error);
-        if (!s)
-            return -1;
-        const bool e = s->kind == db::ValueKind::Estimate;
+        const bool e = o.estimate;
         anyEstimate = anyEstimate || e;
-        QVector<double> t, mean, lo, hi;
-        for (const db::PowerBucket &b : s->buckets) {
-            const double x = (b.tStart + b.tEnd) / 2.0 - shift;
-            t.append(x);
-            mean.append(b.meanW);
-            lo.append(b.minW);
-            hi.append(b.maxW);
-        }
+        const QVector<double> &t = o.t, &mean = o.mean, &lo = o.lo, &hi = o.hi;
         // Min and max as thin light lines, not a filled band: QCustomPlot's channel fill of a
         // 2000-bucket envelope costs ~2.4 s per replot, lines ~12 ms (bench_gui_series).
         QColor light = color(i);
@@ -291,6 +312,27 @@ int ComparisonCharts::powerOverlay(QCustomPlot *plot, const db::Store &store,
     plot->rescaleAxes();
     plot->replot();
     return drawn;
+}
+
+bool ComparisonCharts::refineOverlay(QCustomPlot *plot, const db::Store &store,
+                                     const QList<qint64> &runIds, const QString &domain,
+                                     const QString &alignPhase, int maxPoints, QString *error)
+{
+    // powerOverlay() adds three graphs per run, in order: min, max, mean.
+    if (plot->graphCount() != 3 * runIds.size())
+        return true; // not an overlay drawn for these runs (nothing to refine)
+    const QCPRange visible = plot->xAxis->range();
+    for (qsizetype i = 0; i < runIds.size(); ++i) {
+        OverlaySeries o;
+        if (!readOverlaySeries(store, runIds.at(i), domain, alignPhase, visible.lower,
+                               visible.upper, maxPoints, &o, error))
+            return false;
+        plot->graph(int(3 * i))->setData(o.t, o.lo, true);
+        plot->graph(int(3 * i + 1))->setData(o.t, o.hi, true);
+        plot->graph(int(3 * i + 2))->setData(o.t, o.mean, true);
+    }
+    plot->replot(QCustomPlot::rpQueuedReplot);
+    return true;
 }
 
 } // namespace jb::gui

@@ -35,6 +35,12 @@ public:
     static int powerOverlay(QCustomPlot *plot, const db::Store &store, const QList<qint64> &runIds,
                             const QString &domain, const QString &alignPhase, int maxPoints,
                             QString *error);
+    /// Zoom refinement of a chart drawn by powerOverlay(): re-reads each run's min/max power
+    /// envelope for the visible time window only (at up to maxPoints buckets), so zooming in
+    /// shows finer detail instead of stretched buckets. Keeps the axes as they are.
+    static bool refineOverlay(QCustomPlot *plot, const db::Store &store,
+                              const QList<qint64> &runIds, const QString &domain,
+                              const QString &alignPhase, int maxPoints, QString *error);
 };
 
 } // namespace jb::gui

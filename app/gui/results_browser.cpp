@@ -15,6 +15,7 @@
 #include <QSplitter>
 #include <QTabWidget>
 #include <QTableWidget>
+#include <QTimer>
 #include <QTreeWidget>
 #include <QVBoxLayout>
 
@@ -98,6 +99,22 @@ ResultsBrowser::ResultsBrowser(QWidget *parent) : QWidget(parent)
         m_plots.append(p);
         m_tabs->addTab(p, t);
     }
+    // Zooming or dragging the power overlay re-reads the visible window at full detail,
+    // 100 ms after the last range change (never per mouse-wheel step).
+    m_refineTimer = new QTimer(this);
+    m_refineTimer->setSingleShot(true);
+    m_refineTimer->setInterval(100);
+    connect(m_plots[4]->xAxis, qOverload<const QCPRange &>(&QCPAxis::rangeChanged), this,
+            [this] {
+                if (!m_redrawing && !m_overlayRuns.isEmpty())
+                    m_refineTimer->start();
+            });
+    connect(m_refineTimer, &QTimer::timeout, this, [this] {
+        QString error;
+        if (!ComparisonCharts::refineOverlay(m_plots[4], m_store, m_overlayRuns, m_overlayDomain,
+                                             m_overlayAlign, 1500, &error))
+            Q_EMIT message(error);
+    });
     m_table = new QTableWidget;
     m_table->setObjectName(QStringLiteral("figureTable"));
     m_tabs->addTab(m_table, tr("Table"));
@@ -264,9 +281,17 @@ void ResultsBrowser::redraw()
         for (const VariantFigures &v : d.variants)
             if (!v.runIds.isEmpty())
                 runs.append(v.runIds.first());
-    if (ComparisonCharts::powerOverlay(m_plots[4], m_store, runs.mid(0, 8), d.domain,
-                                       m_align->currentText(), 1500, &error) < 0)
+    m_overlayRuns = runs.mid(0, 8);
+    m_overlayDomain = d.domain;
+    m_overlayAlign = m_align->currentText();
+    m_redrawing = true; // the overlay's own rescale is not a zoom to refine
+    const int overlaid = ComparisonCharts::powerOverlay(m_plots[4], m_store, m_overlayRuns,
+                                                        d.domain, m_overlayAlign, 1500, &error);
+    m_redrawing = false;
+    if (overlaid < 0) {
+        m_overlayRuns.clear();
         Q_EMIT message(error);
+    }
     m_info->setText(tr("%1 variants; energies of domain %2%3; per-inference figures at batch %4. "
                        "Overlay: select runs in the tree (default: first run of each variant).")
                         .arg(d.variants.size())

@@ -6,6 +6,8 @@
 
 #include <QWidget>
 
+class QTimer;
+
 #include <optional>
 
 class QCheckBox;
@@ -70,6 +72,11 @@ private:
     QComboBox *m_domain = nullptr, *m_batch = nullptr, *m_proxy = nullptr, *m_align = nullptr;
     QCheckBox *m_net = nullptr;
     QLabel *m_info = nullptr;
+
+    // Zoom refinement of the power overlay: what it shows, re-read (debounced) on zoom/drag.
+    QList<qint64> m_overlayRuns;
+    QString m_overlayDomain, m_overlayAlign;
+    QTimer *m_refineTimer = nullptr;
 };
 
 } // namespace jb::gui

@@ -101,6 +101,40 @@ private Q_SLOTS:
         QVERIFY(csv.contains(QStringLiteral("prune-50,3,,89.5,")));
     }
 
+    void zoomingTheOverlayRefinesTheDetail()
+    {
+        // 20,000 samples per run (2,000 s at 10 Hz): more than the 1,500 buckets drawn at once.
+        const QString path = m_dir.filePath(QStringLiteral("long.sqlite"));
+        test::buildFixtureDatabase(path, 20000);
+        db::Store store;
+        QString error;
+        QVERIFY2(store.open(path, db::Store::OpenMode::ReadOnly, &error), qPrintable(error));
+        const QList<qint64> runs{1};
+        QCustomPlot plot;
+        QCOMPARE(ComparisonCharts::powerOverlay(&plot, store, runs, QStringLiteral("package-0"),
+                                                QStringLiteral("train"), 1500, &error),
+                 1);
+        QCPGraph *mean = plot.graph(2);
+        const QCPRange full = plot.xAxis->range();
+        const auto pointsIn = [&](const QCPRange &r) {
+            int n = 0;
+            for (auto it = mean->data()->constBegin(); it != mean->data()->constEnd(); ++it)
+                n += r.contains(it->key);
+            return n;
+        };
+        const QCPRange window(full.lower + 0.45 * full.size(), full.lower + 0.55 * full.size());
+        const int coarse = pointsIn(window);
+        QVERIFY2(coarse < 200, qPrintable(QString::number(coarse))); // ~10 % of 1,500 buckets
+        plot.xAxis->setRange(window);
+        QVERIFY2(ComparisonCharts::refineOverlay(&plot, store, runs, QStringLiteral("package-0"),
+                                                 QStringLiteral("train"), 1500, &error),
+                 qPrintable(error));
+        const int fine = pointsIn(window);
+        // The 200 s window holds ~2,000 sample intervals: now drawn at up to 1,500 buckets.
+        QVERIFY2(fine > 5 * coarse, qPrintable(QStringLiteral("coarse %1, fine %2").arg(coarse).arg(fine)));
+        QCOMPARE(plot.xAxis->range().lower, window.lower); // the view stays where the user zoomed
+    }
+
     void grossToggleRedraws()
     {
         ResultsBrowser b;
