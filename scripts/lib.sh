@@ -10,6 +10,7 @@ JB_PACKAGES=(
     build-essential cmake ninja-build git pkg-config
     qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite libqt6opengl6-dev
     libqcustomplot-dev
+    qt6-svg-dev           # SVG chart export
     libtorch-dev
     libsqlite3-dev sqlite3
     zlib1g-dev            # the data-set readers gunzip IDX files themselves

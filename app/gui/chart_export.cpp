@@ -4,10 +4,32 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMessageBox>
+#include <QSvgGenerator>
 
 #include "gui/qcp.h"
 
 namespace jb::gui {
+
+namespace {
+
+/// Vector output of the chart as drawn (QCustomPlot paints into any QPaintDevice).
+bool saveSvg(QCustomPlot *plot, const QString &path)
+{
+    const int width = 1200, height = 700;
+    QSvgGenerator generator;
+    generator.setFileName(path);
+    generator.setSize(QSize(width, height));
+    generator.setViewBox(QRect(0, 0, width, height));
+    generator.setTitle(plot->plotLayout()->elementCount() > 0 ? QStringLiteral("JouleBench chart")
+                                                              : QString());
+    QCPPainter painter;
+    if (!painter.begin(&generator))
+        return false;
+    plot->toPainter(&painter, width, height);
+    return painter.end();
+}
+
+} // namespace
 
 bool ChartExport::save(QCustomPlot *plot, const QString &path, QString *error)
 {
@@ -17,9 +39,11 @@ bool ChartExport::save(QCustomPlot *plot, const QString &path, QString *error)
         ok = plot->savePng(path, 1200, 700, 1.0);
     else if (suffix == QLatin1String("pdf"))
         ok = plot->savePdf(path, 1200, 700);
+    else if (suffix == QLatin1String("svg"))
+        ok = saveSvg(plot, path);
     else {
-        *error = QObject::tr("%1: unsupported chart format '%2'; use .png or .pdf (SVG needs Qt "
-                             "SVG, not available in this build)").arg(path, suffix);
+        *error = QObject::tr("%1: unsupported chart format '%2'; use .png, .svg or .pdf")
+                     .arg(path, suffix);
         return false;
     }
     if (!ok)
@@ -30,7 +54,7 @@ bool ChartExport::save(QCustomPlot *plot, const QString &path, QString *error)
 void ChartExport::saveWithDialog(QWidget *parent, QCustomPlot *plot)
 {
     const QString path = QFileDialog::getSaveFileName(parent, QObject::tr("Save chart"), QString(),
-                                                      QObject::tr("PNG image (*.png);;PDF (*.pdf)"));
+                                                      QObject::tr("PNG image (*.png);;SVG drawing (*.svg);;PDF (*.pdf)"));
     if (path.isEmpty())
         return;
     QString error;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Comparison views built from a fixture database (Store API): series counts and values.
+#include "gui/chart_export.h"
 #include "gui/comparison_charts.h"
 #include "gui/results_browser.h"
 #include "gui_fixtures.h"
@@ -133,6 +134,31 @@ private Q_SLOTS:
         // The 200 s window holds ~2,000 sample intervals: now drawn at up to 1,500 buckets.
         QVERIFY2(fine > 5 * coarse, qPrintable(QStringLiteral("coarse %1, fine %2").arg(coarse).arg(fine)));
         QCOMPARE(plot.xAxis->range().lower, window.lower); // the view stays where the user zoomed
+    }
+
+    void chartsSaveAsPngSvgAndPdf()
+    {
+        ResultsBrowser b;
+        QString error;
+        QVERIFY2(b.openDatabase(m_db, &error), qPrintable(error));
+        QCustomPlot *plot = b.plot(ResultsBrowser::View::Energy);
+        const QList<QPair<QString, QByteArray>> formats{{QStringLiteral("png"), "\x89PNG"},
+                                                        {QStringLiteral("svg"), "<?xml"},
+                                                        {QStringLiteral("pdf"), "%PDF"}};
+        for (const auto &[suffix, magic] : formats) {
+            const QString path = m_dir.filePath(QStringLiteral("chart.") + suffix);
+            QVERIFY2(ChartExport::save(plot, path, &error), qPrintable(error));
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::ReadOnly));
+            const QByteArray bytes = f.readAll();
+            QVERIFY2(bytes.startsWith(magic), qPrintable(suffix));
+            if (suffix == QLatin1String("svg")) // vector output, legend text included
+                QVERIFY2(bytes.contains("<svg") && bytes.contains("<text") &&
+                             bytes.contains("<polyline"),
+                         bytes.mid(400, 1200).constData());
+        }
+        QVERIFY(!ChartExport::save(plot, m_dir.filePath(QStringLiteral("chart.bmp")), &error));
+        QVERIFY2(error.contains(QStringLiteral("use .png, .svg or .pdf")), qPrintable(error));
     }
 
     void grossToggleRedraws()
