@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "quant_convert.h"
 
+#include "quant_engine.h"
 #include "quant_layers.h"
 
 #include "engine/datasets.h"
@@ -109,6 +110,22 @@ torch::Tensor tensorOf(const Layer &layer, const char *name, bool buffer = false
 }
 
 } // namespace
+
+bool checkConvertible(const QString &engineParam, const Model &model, const Backend &backend,
+                      const QString &operation, QString *error)
+{
+    if (!resolveEngine(engineParam, backend, error))
+        return false;
+    const ArchSpec *spec = requireSpec(model, operation, error);
+    if (!spec)
+        return false;
+    if (findUnits(*spec).empty()) {
+        *error = QStringLiteral("model '%1' has no float conv or Linear layer to quantize")
+                     .arg(model.name());
+        return false;
+    }
+    return true;
+}
 
 std::vector<QuantUnit> findUnits(const ArchSpec &spec)
 {

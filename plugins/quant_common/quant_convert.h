@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "engine/backend.h"
 #include "engine/dataset.h"
 #include "engine/feedback.h"
 #include "engine/spec_model.h"
@@ -36,6 +37,12 @@ struct QuantUnit
 /// The units of a spec, in pre-order (residual bodies and shortcuts are regions of their own:
 /// the residual add runs in float).
 std::vector<QuantUnit> findUnits(const ArchSpec &spec);
+
+/// The support check shared by the int8 conversions (static int8, QAT): the engine parameter
+/// resolves on this backend, the model has a spec, and the spec has a float conv or Linear unit.
+/// `operation` names the technique in the error ("static int8 quantization").
+bool checkConvertible(const QString &engineParam, const Model &model, const Backend &backend,
+                      const QString &operation, QString *error);
 
 /// Observed minimum and maximum of a tensor stream (torch.ao MinMaxObserver).
 struct Range

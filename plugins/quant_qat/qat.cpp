@@ -39,17 +39,7 @@ public:
 
     bool checkSupported(const Model &model, const Backend &backend, QString *error) const override
     {
-        if (!quant::resolveEngine(m_engine, backend, error))
-            return false;
-        const ArchSpec *spec = requireSpec(model, u"quantization-aware training"_s, error);
-        if (!spec)
-            return false;
-        if (quant::findUnits(*spec).empty()) {
-            *error = u"model '%1' has no float conv or Linear layer to quantize"_s.arg(
-                model.name());
-            return false;
-        }
-        return true;
+        return quant::checkConvertible(m_engine, model, backend, u"quantization-aware training"_s, error);
     }
 
     bool apply(TechniqueContext &context, QString *error) override
