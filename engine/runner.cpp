@@ -87,6 +87,46 @@ struct RunState
     QString cancelledIn;
 };
 
+/// The energy between two Sampler::readNow() rows (TechniqueContext::measureEnergy).
+std::optional<WorkloadEnergy> workloadEnergyBetween(const SampleRow &before, const SampleRow &after,
+                                                    const QList<SamplerDomain> &domains,
+                                                    const QStringList &names,
+                                                    const IdleBaseline &idle, QString *error)
+{
+    WorkloadEnergy w;
+    w.seconds = after.timeS - before.timeS;
+    bool anyMeasured = false;
+    for (const SamplerDomain &d : domains)
+        anyMeasured = anyMeasured || d.info.kind == MeterKind::Measured;
+    w.estimate = !anyMeasured;
+    bool haveNet = idle.available;
+    double net = 0;
+    for (qsizetype i = 0; i < domains.size(); ++i) {
+        const SamplerDomain &d = domains.at(i);
+        WorkloadDomainEnergy e;
+        e.domain = names.at(i);
+        e.estimate = d.info.kind == MeterKind::Estimate;
+        e.summed = d.info.partOf.isEmpty() && e.estimate == w.estimate;
+        e.joules = after.joules.at(i) - before.joules.at(i);
+        if (idle.available && idle.powerW.contains(e.domain))
+            e.netJoules = e.joules - idle.powerW.value(e.domain) * w.seconds;
+        if (e.summed) {
+            if (!std::isfinite(e.joules)) {
+                *error = u"measuring a workload: the read of domain %1 (%2) failed"_s.arg(
+                    e.domain, d.meterId);
+                return std::nullopt;
+            }
+            w.joules += e.joules;
+            haveNet = haveNet && e.netJoules.has_value();
+            net += e.netJoules.value_or(0);
+        }
+        w.domains.append(e);
+    }
+    if (haveNet)
+        w.netJoules = net;
+    return w;
+}
+
 } // namespace
 
 class ExperimentRunner::Impl
@@ -575,6 +615,18 @@ QString ExperimentRunner::Impl::measure(RunState &rs,
     };
     ctx.metric = [&](const QString &name, double value, const QString &unit) {
         metric(rs, u"prepare"_s, name, value, unit);
+    };
+    ctx.measureEnergy = [&](const std::function<bool(QString *)> &work,
+                            QString *err) -> std::optional<WorkloadEnergy> {
+        const std::optional<SampleRow> before = rs.sampler.readNow(err);
+        if (!before)
+            return std::nullopt;
+        if (!work(err))
+            return std::nullopt;
+        const std::optional<SampleRow> after = rs.sampler.readNow(err);
+        if (!after)
+            return std::nullopt;
+        return workloadEnergyBetween(*before, *after, domains, domainNames, rs.liveIdle, err);
     };
     if (rs.reused) {
         const ReusedTrain &r = *rs.reused;

@@ -8,11 +8,13 @@
 #include "trainer.h"
 
 #include <QJsonObject>
+#include <QList>
 #include <QString>
 #include <QtPlugin>
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 /// The interface id as a string literal, for `Q_PLUGIN_METADATA(IID JB_TECHNIQUE_IID FILE ...)`
 /// (moc needs a literal or a macro). Same value as jb::TechniqueIid.
@@ -25,6 +27,32 @@ namespace jb {
 inline constexpr char TechniqueIid[] = JB_TECHNIQUE_IID;
 /// The `apiVersion` a plugin's JSON metadata must carry.
 inline constexpr int TechniqueApiVersion = 1;
+
+/// Energy of one meter domain over a workload measured with TechniqueContext::measureEnergy.
+struct WorkloadDomainEnergy
+{
+    QString domain;          ///< the run's stored domain name ("package-0", "cpu", ...)
+    bool estimate = false;   ///< the domain comes from the estimate meter (no counter)
+    bool summed = false;     ///< counted in WorkloadEnergy::joules
+    double joules = 0;       ///< gross
+    std::optional<double> netJoules; ///< gross - idle power x seconds, when idle was measured
+};
+
+/// What TechniqueContext::measureEnergy returns: the energy of one workload.
+struct WorkloadEnergy
+{
+    /// Gross joules summed over the run's top-level domains (a domain that is part of another,
+    /// e.g. package-0/core, is never added to its parent). Measured and estimated energy are
+    /// never added together: when any domain is measured only measured domains are summed,
+    /// otherwise the estimate domains are (then `estimate` is true).
+    double joules = 0;
+    /// joules minus the run's idle power x seconds over the same domains; nullopt when the run
+    /// has no idle baseline (plan measurement.idleBefore 0).
+    std::optional<double> netJoules;
+    double seconds = 0;    ///< wall time of the workload between the two meter reads
+    bool estimate = false; ///< the summed figure is the estimate meter's (label it "estimate")
+    QList<WorkloadDomainEnergy> domains; ///< every domain of the run's meters
+};
 
 /// What a technique works on. The runner fills it; the technique may replace `model`.
 ///
@@ -56,6 +84,15 @@ struct TechniqueContext
     std::function<void(const QString &message, const QJsonObject &data)> log;
     /// An extra figure the technique wants stored with the run (e.g. "sparsity", 0.9, "ratio").
     std::function<void(const QString &name, double value, const QString &unit)> metric;
+    /// Measures the energy of `work` (e.g. the inference of a search candidate): reads every
+    /// meter of the run right before and after calling work(error) on the calling thread,
+    /// without starting a stored phase (the energy stays part of the current one). Returns
+    /// nullopt with *error when work returns false or a summed domain's meter read failed.
+    /// Called on the runner's worker thread (the one in apply()/train()); may be empty (tests,
+    /// tools without meters): then a technique reports the energy as absent, never invents it.
+    std::function<std::optional<WorkloadEnergy>(const std::function<bool(QString *)> &work,
+                                                QString *error)>
+        measureEnergy;
 };
 
 /// One technique (a pruning method, a quantization, a distillation...). A fresh instance per

@@ -202,6 +202,37 @@ bool Sampler::endPhase()
     return true;
 }
 
+std::optional<SampleRow> Sampler::readNow(QString *error)
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_running.load()) {
+        if (error)
+            *error = QStringLiteral("the sampler is not running");
+        return std::nullopt;
+    }
+    const qsizetype columns = m_domains.size();
+    std::vector<double> values(static_cast<size_t>(columns));
+    const double t0 = monotonicSeconds();
+    for (qsizetype m = 0; m < m_meters.size(); ++m) {
+        const size_t first = static_cast<size_t>(m_firstColumn[static_cast<size_t>(m)]);
+        const size_t next = m + 1 < m_meters.size()
+                                ? static_cast<size_t>(m_firstColumn[static_cast<size_t>(m + 1)])
+                                : static_cast<size_t>(columns);
+        std::span<double> out(values.data() + first, next - first);
+        QString readError;
+        if (!m_meters[m]->read(out, &readError)) {
+            std::fill(out.begin(), out.end(), std::numeric_limits<double>::quiet_NaN());
+            if (error)
+                *error = QStringLiteral("%1: %2").arg(m_meters[m]->id(), readError);
+        }
+    }
+    const double t1 = monotonicSeconds();
+    SampleRow row;
+    row.timeS = 0.5 * (t0 + t1) - m_startS;
+    row.joules = QList<double>(values.begin(), values.end());
+    return row;
+}
+
 void Sampler::closePhaseLocked(qsizetype endRow)
 {
     if (m_openPhaseRow < 0)

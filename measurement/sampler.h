@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <time.h>
 #include <vector>
@@ -103,6 +104,11 @@ public:
     /// Stops the thread, takes a last read and ends the current phase there.
     void stop();
     bool isRunning() const { return m_running.load(); }
+    /// Reads every meter now, on the calling thread, without storing a row or touching the
+    /// phases: cumulative joules per domain since start() (in domains() order) and the time.
+    /// For bracketing a workload inside a phase (TechniqueContext::measureEnergy). A domain
+    /// whose meter read failed is NaN and *error names the meter. nullopt when not running.
+    std::optional<SampleRow> readNow(QString *error);
 
     /// The series' columns: every domain of every meter, in setMeters() order.
     QList<SamplerDomain> domains() const;
