@@ -146,6 +146,23 @@ public:
     /// mergeDatabases() in merge.h for the rules). Read-write only.
     std::optional<MergeCounts> mergeFrom(const QString &inPath, QString *error);
 
+    // --- interchange (store_import.cpp) -----------------------------------------------------
+    /// Everything stored about an experiment and its runs (record, domains, phases, metrics,
+    /// run aggregates, artifacts, technique logs, and with withSamples the raw samples), for
+    /// the JSON and CodeCarbon exports. Reads only.
+    std::optional<ExperimentDump> dumpExperiment(qint64 experimentId, bool withSamples,
+                                                 QString *error) const;
+    /// Writes the runs of a dump as new runs: into a new experiment (name, plan, plan hash and
+    /// creation time of dump.experiment) when intoExperiment is empty, else added to that
+    /// existing experiment. Run records keep status, flags, error, times and owner (a dumped
+    /// "running" run becomes interrupted); aggregates are stored as dumped; samples are stored
+    /// when present. Ids are new; a metric "reused_from_run" naming a dumped run is renumbered.
+    /// Existing rows are never changed; a failed import removes what it wrote (a crash half-way
+    /// leaves its runs interrupted). Read-write only.
+    std::optional<ImportCounts> importExperiment(const ExperimentDump &dump,
+                                                 std::optional<qint64> intoExperiment,
+                                                 QString *error);
+
 private:
     friend class SampleWriter;
     friend class SeriesReader;

@@ -3,6 +3,7 @@
 
 #include <QByteArray>
 #include <QList>
+#include <QMap>
 #include <QString>
 #include <QStringList>
 
@@ -206,6 +207,37 @@ struct MergeCounts
     qint64 chunksCopied = 0;
     qint64 samplesCopied = 0;
     QStringList notes; ///< one line per skipped-running or interrupted run
+};
+
+/// Everything stored about one run, for export and import (Store::dumpExperiment(),
+/// Store::importExperiment(), experiment_json.h, codecarbon_csv.h).
+struct RunDump
+{
+    RunRecord run;
+    QList<RunDomain> domains; ///< in registration order
+    QList<PhaseRecord> phases;
+    QList<MetricRecord> metrics;
+    QList<RunEnergyRecord> totals; ///< run aggregates per domain, as stored
+    QList<ArtifactRecord> artifacts;
+    QList<TechniqueLogRecord> logs;
+    /// Raw samples per domain name; filled only by a dump with samples.
+    QMap<QString, QList<EnergySample>> samples;
+};
+
+struct ExperimentDump
+{
+    ExperimentRecord experiment;
+    bool withSamples = false;
+    QList<RunDump> runs; ///< in run id order
+};
+
+/// What Store::importExperiment() wrote.
+struct ImportCounts
+{
+    qint64 experimentId = 0;
+    bool experimentCreated = false; ///< false when the runs were added to an existing one
+    QList<qint64> runIds;           ///< the new runs, in dump order
+    qint64 samples = 0;
 };
 
 } // namespace jb::db
