@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // joulebench-cli plugins: the technique plugins found in the plugin folders, with their
-// parameters, and every refused plugin file or folder with the reason.
+// parameters, and every refused plugin file or folder with the reason. `plugins new` and
+// `plugins check` (for plugin authors) live in cmd_plugins_new.cpp and cmd_plugins_check.cpp.
+#include "cmd_plugins_tools.h"
 #include "command.h"
 
 #include "engine/plan_json.h"
@@ -53,12 +55,20 @@ QString pluginText(const TechniquePluginInfo &p, bool describe)
 
 int runPlugins(const QStringList &args)
 {
+    if (args.size() > 1 && args.at(1) == u"new"_s)
+        return runPluginsNew(QStringList{args.first() + u" new"_s} + args.mid(2));
+    if (args.size() > 1 && args.at(1) == u"check"_s)
+        return runPluginsCheck(QStringList{args.first() + u" check"_s} + args.mid(2));
+
     QCommandLineParser parser;
     parser.setApplicationDescription(
         u"Lists the technique plugins and their parameters, and every plugin file or folder that "
         "was refused, with the reason. Plugins are searched in: <executable dir>/../lib/"
         "joulebench/plugins, %1, the folders in JOULEBENCH_PLUGIN_PATH (separated by ':') and "
-        "each --plugin-dir. See docs/plugins.md."_s.arg(TechniqueRegistry::userPluginDir()));
+        "each --plugin-dir. See docs/plugins.md.\n\nFor plugin authors (docs/plugin-authoring.md):"
+        "\n  plugins new <id> [--family F] [--out DIR]   a new plugin folder from the template"
+        "\n  plugins check <file.so>                     validate and run a built plugin"
+        "\n(each with --help)."_s.arg(TechniqueRegistry::userPluginDir()));
     const QCommandLineOption pluginDir(u"plugin-dir"_s,
                                        u"Also search this folder (may be repeated)."_s, u"dir"_s);
     const QCommandLineOption json(u"json"_s, u"Print JSON."_s);
@@ -145,5 +155,6 @@ int runPlugins(const QStringList &args)
 
 } // namespace
 
-JB_CLI_COMMAND(plugins, "plugins", "List technique plugins, their parameters and refused plugins",
+JB_CLI_COMMAND(plugins, "plugins",
+               "List technique plugins, their parameters and refused plugins; new, check",
                runPlugins);

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Included by tests/plugins/CMakeLists.txt (where jb_add_qt_test exists): this plugin's test.
-jb_add_qt_test(tst_template_weight_noise
+# This plugin's tests (cmake/JouleBenchPlugin.cmake): tst_template_weight_noise, the Qt Test
+# below, and tst_template_weight_noise_check, `joulebench-cli plugins check` on the built
+# plugin. Included by tests/plugins/CMakeLists.txt in the JouleBench tree, and by this folder's
+# CMakeLists.txt when it is built on its own against the installed SDK.
+joulebench_add_technique_plugin_test(tst_template_weight_noise
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_weight_noise.cpp
-    LIBS jb_engine TORCH TIMEOUT 60 LABELS plugins)
-target_include_directories(tst_template_weight_noise PRIVATE ${PROJECT_SOURCE_DIR}/tests/plugins)
-target_compile_definitions(tst_template_weight_noise PRIVATE
-    JB_PLUGIN_FILE="$<TARGET_FILE:jb_technique_template>")
-add_dependencies(tst_template_weight_noise jb_technique_template)
+    PLUGIN jb_technique_template
+    TIMEOUT 60)

@@ -23,6 +23,7 @@ using namespace Qt::StringLiterals;
 namespace {
 
 const QString kId = u"template.weight_noise"_s;
+const QString kFamily = u"other"_s;
 
 std::unique_ptr<Model> makeModel(const QString &zooName, uint64_t seed = 1)
 {
@@ -101,7 +102,7 @@ private Q_SLOTS:
     {
         const auto info = m_registry->plugin(kId);
         QVERIFY(info);
-        QCOMPARE(info->metadata.family, u"other"_s);
+        QCOMPARE(info->metadata.family, kFamily);
         QCOMPARE(
             info->metadata.parameters.names(),
             (QStringList{u"relative_std"_s, u"layers"_s, u"include_biases"_s, u"seed_offset"_s}));

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// template.weight_noise: adds seeded Gaussian noise to a model's weights. The copy-and-rename
-// starting point for technique plugins (see README.md in this folder and docs/plugins.md).
+// template.weight_noise: adds seeded Gaussian noise to a model's weights. Made from the plugin
+// template (plugins/template, `joulebench-cli plugins new`); guide: docs/plugin-authoring.md.
 //
 // A plugin is two classes: the Technique (a fresh instance per run: configure(), then apply())
 // and the factory the registry instantiates through Qt's plugin loader.

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // `joulebench-cli plugins`: the built-in template plugin next to the executable, the refused
-// test plugins of a --plugin-dir with their reasons, text and JSON.
+// test plugins of a --plugin-dir with their reasons, text and JSON; `plugins new` (the files it
+// writes and the errors it gives) and `plugins check` (passes the template, fails the broken
+// test plugins with the fix). Building a generated plugin out of tree: tst_plugin_sdk.
+#include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace Qt::StringLiterals;
@@ -112,6 +117,157 @@ private Q_SLOTS:
         QCOMPARE(bad.code, 1);
         QVERIFY2(bad.err.contains(u"did you mean \"template.weight_noise\""_s),
                  qPrintable(bad.err));
+    }
+
+    void checkPassesTheTemplate()
+    {
+        const Result r = cli({u"check"_s, QStringLiteral(JB_TEMPLATE_PLUGIN_FILE)});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        for (const QString &check :
+             {u"PASS  interface id: org.joulebench.Technique/1.0"_s, u"PASS  apiVersion: 1"_s,
+              u"PASS  metadata: template.weight_noise \"Weight noise (template)\", family other"_s,
+              u"PASS  parameter schema: 4 parameter(s): relative_std, layers, include_biases, "
+              "seed_offset"_s,
+              u"PASS  load and configure"_s, u"PASS  tiny model: zoo 'mlp'"_s,
+              u"PASS  checkSupported"_s, u"phases: prepare:noise; metrics: noised_values"_s,
+              u"PASS  result model"_s, u"PASS  cancel: stops when cancelled: cancelled"_s,
+              u"template.weight_noise: all checks passed"_s})
+            QVERIFY2(r.out.contains(check), qPrintable(check + u"\n"_s + r.out));
+        QVERIFY(!r.out.contains(u"FAIL"_s));
+    }
+
+    void checkReportsParamsAndConfigureErrors()
+    {
+        const Result bad = cli({u"check"_s, QStringLiteral(JB_TEMPLATE_PLUGIN_FILE), u"--params"_s,
+                                uR"({"relative_std": 11})"_s});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(bad.out.contains(u"FAIL  parameter schema: params.relative_std: 11"_s),
+                 qPrintable(bad.out));
+        const Result combo = cli({u"check"_s, QStringLiteral(JB_TEMPLATE_PLUGIN_FILE),
+                                  u"--params"_s, uR"({"layers": "conv", "include_biases": true})"_s});
+        QCOMPARE(combo.code, 1);
+        QVERIFY2(combo.out.contains(u"FAIL  load and configure:"_s) &&
+                     combo.out.contains(u"params.include_biases"_s),
+                 qPrintable(combo.out));
+        const Result notJson =
+            cli({u"check"_s, QStringLiteral(JB_TEMPLATE_PLUGIN_FILE), u"--params"_s, u"[1]"_s});
+        QCOMPARE(notJson.code, 2);
+        QVERIFY(notJson.err.contains(u"--params '[1]' is not a JSON object"_s));
+    }
+
+    void checkFailsBrokenPluginsWithTheFix_data()
+    {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("failure");
+        QTest::addColumn<QString>("fix");
+        QTest::newRow("wrong iid") << u"wrong_iid"_s
+                                   << u"FAIL  interface id: 'org.joulebench.Technique/0.9'"_s
+                                   << u"Q_PLUGIN_METADATA(IID JB_TECHNIQUE_IID"_s;
+        QTest::newRow("wrong api") << u"wrong_api"_s << u"FAIL  apiVersion:"_s
+                                   << u"\"apiVersion\": 1"_s;
+        QTest::newRow("missing family") << u"missing_family"_s << u"FAIL  metadata: family"_s
+                                        << u"docs/plugins.md"_s;
+        QTest::newRow("bad json") << u"bad_json"_s << u"FAIL  Qt plugin metadata: none"_s
+                                  << u"valid object"_s;
+        QTest::newRow("missing symbol") << u"missing_symbol"_s << u"FAIL  load and configure:"_s
+                                        << u"missing symbol"_s;
+        QTest::newRow("no factory") << u"no_factory"_s << u"FAIL  load and configure:"_s
+                                    << u"configure() failure"_s;
+    }
+
+    void checkFailsBrokenPluginsWithTheFix()
+    {
+        QFETCH(QString, name);
+        QFETCH(QString, failure);
+        QFETCH(QString, fix);
+        const QDir dir(QStringLiteral(JB_TEST_PLUGIN_DIR));
+        const QStringList files = dir.entryList({u"libjb_test_plugin_"_s + name + u".*"_s});
+        QCOMPARE(files.size(), 1);
+        const Result r = cli({u"check"_s, dir.filePath(files.first())});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.out.contains(failure), qPrintable(r.out));
+        QVERIFY2(r.out.contains(u"      fix: "_s) && r.out.contains(fix), qPrintable(r.out));
+    }
+
+    void checkNeedsALibrary()
+    {
+        const Result r = cli({u"check"_s, u"/nonexistent/libx.so"_s});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.out.contains(u"FAIL  file: '/nonexistent/libx.so' is missing"_s),
+                 qPrintable(r.out));
+        QCOMPARE(cli({u"check"_s}).code, 2);
+    }
+
+    void newWritesARenamedCopyOfTheTemplate()
+    {
+        QTemporaryDir tmp;
+        QVERIFY(tmp.isValid());
+        const Result r = cli({u"new"_s, u"prune.my_method"_s, u"--family"_s, u"pruning"_s,
+                              u"--out"_s, tmp.path()});
+        QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+        const QDir dir(tmp.filePath(u"prune_my_method"_s));
+        QCOMPARE(dir.entryList(QDir::Files, QDir::Name),
+                 (QStringList{u"CMakeLists.txt"_s, u"README.md"_s, u"example-plan.json"_s,
+                              u"prune_my_method.cpp"_s,
+                              u"prune_my_method.json"_s, u"tests.cmake"_s,
+                              u"tst_prune_my_method.cpp"_s}));
+        auto read = [&](const QString &file) {
+            QFile f(dir.filePath(file));
+            return f.open(QIODevice::ReadOnly) ? QString::fromUtf8(f.readAll()) : QString();
+        };
+        const QString json = read(u"prune_my_method.json"_s);
+        QVERIFY2(json.contains(u"\"id\": \"prune.my_method\""_s), qPrintable(json));
+        QVERIFY(json.contains(u"\"name\": \"Prune my method\""_s));
+        QVERIFY(json.contains(u"\"family\": \"pruning\""_s));
+        QVERIFY(json.contains(u"\"version\": \"0.1.0\""_s));
+        const QString cpp = read(u"prune_my_method.cpp"_s);
+        QVERIFY(cpp.contains(u"class PruneMyMethodPlugin"_s));
+        QVERIFY(cpp.contains(u"FILE \"prune_my_method.json\""_s));
+        QVERIFY(cpp.contains(u"#include \"prune_my_method.moc\""_s));
+        const QString cmake = read(u"CMakeLists.txt"_s);
+        QVERIFY(cmake.contains(u"joulebench_add_technique_plugin(jb_technique_prune_my_method"_s));
+        QVERIFY(cmake.contains(u"CLASS_NAME PruneMyMethodPlugin"_s));
+        QVERIFY(cmake.contains(u"find_package(JouleBench 0.1 REQUIRED)"_s));
+        QVERIFY(read(u"tests.cmake"_s).contains(u"PLUGIN jb_technique_prune_my_method"_s));
+        const QString test = read(u"tst_prune_my_method.cpp"_s);
+        QVERIFY(test.contains(u"kId = u\"prune.my_method\"_s"_s));
+        QVERIFY(test.contains(u"kFamily = u\"pruning\"_s"_s));
+        QVERIFY(read(u"example-plan.json"_s).contains(u"\"plugin\": \"prune.my_method\""_s));
+        // Nothing of the template's names is left.
+        for (const QString &file : dir.entryList(QDir::Files)) {
+            const QString text = read(file);
+            for (const QString &old : {u"weight_noise"_s, u"WeightNoise"_s,
+                                       u"jb_technique_template"_s})
+                QVERIFY2(!text.contains(old), qPrintable(file + u": "_s + old));
+        }
+
+        // Never overwrites.
+        const Result again = cli({u"new"_s, u"prune.my_method"_s, u"--out"_s, tmp.path()});
+        QCOMPARE(again.code, 1);
+        QVERIFY2(again.err.contains(u"already exists; nothing was written"_s),
+                 qPrintable(again.err));
+    }
+
+    void newRefusesBadIdsAndFamilies()
+    {
+        QTemporaryDir tmp;
+        for (const QString &id : {u"Demo.Noise"_s, u"noise"_s, u"demo.2x"_s, u"demo-x.noise"_s,
+                                  u"demo..noise"_s}) {
+            const Result r = cli({u"new"_s, id, u"--out"_s, tmp.path()});
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(u"id \"%1\" is not valid: use lower-case words"_s.arg(id)),
+                     qPrintable(r.err));
+        }
+        const Result family =
+            cli({u"new"_s, u"demo.noise"_s, u"--family"_s, u"prunning"_s, u"--out"_s, tmp.path()});
+        QCOMPARE(family.code, 2);
+        QVERIFY2(family.err.contains(u"--family \"prunning\" is not a technique family; use one "
+                                     "of: pruning, quantization"_s),
+                 qPrintable(family.err));
+        const Result out = cli({u"new"_s, u"demo.noise"_s, u"--out"_s, tmp.filePath(u"no"_s)});
+        QCOMPARE(out.code, 2);
+        QVERIFY(out.err.contains(u"no such folder"_s));
+        QVERIFY(QDir(tmp.path()).isEmpty());
     }
 
     void missingPluginDirIsAUsageError()
