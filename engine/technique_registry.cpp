@@ -19,7 +19,11 @@
 #include <exception>
 
 #ifdef Q_OS_UNIX
+#include <cstring>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #endif
 
 using namespace Qt::StringLiterals;
@@ -42,8 +46,28 @@ QString quoted(const QString &path)
     return u"'"_s + path + u"'"_s;
 }
 
-/// Non-empty when `path` (file or folder, symlinks followed) is writable by every user.
-QString worldWritableProblem(const QString &path, bool folder)
+#ifdef Q_OS_UNIX
+QString userName(uid_t uid)
+{
+    const passwd *pw = ::getpwuid(uid);
+    return pw ? QString::fromLocal8Bit(pw->pw_name) : u"uid %1"_s.arg(uid);
+}
+
+/// True for a user-private group (Debian's USERGROUPS): named like the owner, no other
+/// members. Write access for such a group gives nobody else access.
+bool isPrivateGroup(gid_t gid, uid_t owner)
+{
+    const group *gr = ::getgrgid(gid);
+    const passwd *pw = ::getpwuid(owner);
+    return gr && pw && std::strcmp(gr->gr_name, pw->pw_name) == 0 &&
+           (!gr->gr_mem || !gr->gr_mem[0]);
+}
+#endif
+
+/// Non-empty when another user could place or replace code at `path` (file or folder,
+/// symlinks followed): it is owned by someone other than this user or root, or writable by
+/// every user, or writable by a group that is not the owner's private group.
+QString permissionProblem(const QString &path, bool folder)
 {
 #ifdef Q_OS_UNIX
     struct stat st
@@ -51,11 +75,26 @@ QString worldWritableProblem(const QString &path, bool folder)
     };
     if (::stat(QFile::encodeName(path).constData(), &st) != 0)
         return QString(); // vanished meanwhile; the caller's next step reports it
+    const QString what = u"%1 %2"_s.arg(folder ? u"folder"_s : u"file"_s, quoted(path));
+    const QString mode = QString::number(st.st_mode & 07777, 8).rightJustified(4, u'0');
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+        return u"%1 is owned by user '%2', neither you ('%3') nor root, so that user could "
+               "replace plugin code; not loaded. Fix: chown %3 %4 (or remove it)"_s
+            .arg(what, userName(st.st_uid), userName(::geteuid()), quoted(path));
+    }
+    const bool groupWrites = (st.st_mode & S_IWGRP) && !isPrivateGroup(st.st_gid, st.st_uid);
     if (st.st_mode & S_IWOTH) {
-        return u"%1 %2 is writable by every user (mode %3), so anyone could place or replace "
-               "plugin code there; not loaded. Fix: chmod o-w %2"_s
-                   .arg(folder ? u"folder"_s : u"file"_s, quoted(path))
-                   .arg(QString::number(st.st_mode & 07777, 8).rightJustified(4, u'0'));
+        return u"%1 is writable by every user (mode %2), so anyone could place or replace "
+               "plugin code there; not loaded. Fix: chmod %3 %4"_s
+            .arg(what, mode, groupWrites ? u"go-w"_s : u"o-w"_s, quoted(path));
+    }
+    if (groupWrites) {
+        const group *gr = ::getgrgid(st.st_gid);
+        return u"%1 is writable by group '%2' (mode %3), so its members could place or replace "
+               "plugin code there; not loaded. Fix: chmod go-w %4"_s
+            .arg(what,
+                 gr ? QString::fromLocal8Bit(gr->gr_name) : QString::number(st.st_gid), mode,
+                 quoted(path));
     }
 #else
     Q_UNUSED(path);
@@ -162,7 +201,7 @@ void TechniqueRegistry::scan()
             continue;
         visited.insert(dir);
 
-        if (const QString problem = worldWritableProblem(dir, true); !problem.isEmpty()) {
+        if (const QString problem = permissionProblem(dir, true); !problem.isEmpty()) {
             m_rejected.append(
                 makeRejection(dir, sp.origin, PluginRejection::InsecurePermissions, {problem}));
             qCWarning(lcEngine).noquote() << m_rejected.last().message;
@@ -183,11 +222,11 @@ void TechniqueRegistry::scan()
             };
 
             // A symlink is judged by its target and the target's folder too.
-            QString problem = worldWritableProblem(file, false);
+            QString problem = permissionProblem(file, false);
             if (problem.isEmpty() && fi.isSymLink()) {
                 const QString target = fi.canonicalFilePath();
                 if (!target.isEmpty())
-                    problem = worldWritableProblem(QFileInfo(target).absolutePath(), true);
+                    problem = permissionProblem(QFileInfo(target).absolutePath(), true);
             }
             if (!problem.isEmpty()) {
                 reject(PluginRejection::InsecurePermissions, {problem});

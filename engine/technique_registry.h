@@ -64,8 +64,10 @@ struct RejectedPlugin
 ///
 /// scan() reads every library's metadata with QPluginLoader::metaData() (which does not load
 /// the library), checks interface id, apiVersion and metadata (checkPluginMetaData()), refuses
-/// world-writable folders and files, and refuses a second file with an id already seen (the
-/// first search path wins; there is no silent shadowing). No plugin code runs during scan().
+/// folders and files another user could change (owned by someone other than this user or root,
+/// writable by every user, or by a group other than the owner's private group; the message
+/// names the path and the chmod/chown that fixes it), and refuses a second file with an id
+/// already seen (the first search path wins; there is no silent shadowing). No plugin code runs during scan().
 /// A plugin library is loaded and its factory instantiated lazily, on its first create(), or
 /// for all plugins at once by loadAll(). Libraries are never unloaded (techniques created from
 /// them may still be alive).
