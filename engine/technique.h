@@ -5,6 +5,7 @@
 #include "datasets.h"
 #include "feedback.h"
 #include "model.h"
+#include "technique_api.h" // JB_TECHNIQUE_IID, TechniqueIid, TechniqueApiVersion
 #include "trainer.h"
 
 #include <QJsonObject>
@@ -16,17 +17,7 @@
 #include <memory>
 #include <optional>
 
-/// The interface id as a string literal, for `Q_PLUGIN_METADATA(IID JB_TECHNIQUE_IID FILE ...)`
-/// (moc needs a literal or a macro). Same value as jb::TechniqueIid.
-#define JB_TECHNIQUE_IID "org.joulebench.Technique/1.0"
-
 namespace jb {
-
-/// The interface id every technique plugin declares in Q_PLUGIN_METADATA. The version in it
-/// changes when the binary interface below changes.
-inline constexpr char TechniqueIid[] = JB_TECHNIQUE_IID;
-/// The `apiVersion` a plugin's JSON metadata must carry.
-inline constexpr int TechniqueApiVersion = 1;
 
 /// Energy of one meter domain over a workload measured with TechniqueContext::measureEnergy.
 struct WorkloadDomainEnergy

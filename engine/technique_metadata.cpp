@@ -2,7 +2,7 @@
 #include "technique_metadata.h"
 
 #include "plan_json.h"
-#include "technique.h"
+#include "technique_api.h"
 
 #include <QJsonArray>
 #include <QRegularExpression>

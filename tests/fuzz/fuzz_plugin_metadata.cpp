@@ -4,7 +4,7 @@
 // no crash, no sanitizer report; a rejection has a reason and (for bad metadata) a message;
 // an accepted plugin has an id, a known family, and (without required parameters) an empty
 // params object validates against its schema with the defaults filled.
-#include "engine/technique.h"
+#include "engine/technique_api.h"
 #include "engine/technique_metadata.h"
 #include "fuzz_support.h"
 
