@@ -220,8 +220,9 @@ private:
         return result;
     }
 
-    static std::optional<double> validationAccuracy(TechniqueContext &context, Model &model,
-                                                    QString *error)
+    /// The model's figures on the validation split (never the test split).
+    static std::optional<EvalResult> validationFigures(TechniqueContext &context, Model &model,
+                                                       QString *error)
     {
         EvalOptions options;
         options.device = model.device();
@@ -233,7 +234,7 @@ private:
             *error = u"cancelled"_s;
             return std::nullopt;
         }
-        return r->top1;
+        return r;
     }
 
     bool distill(TechniqueContext &context, QString *error)
@@ -289,12 +290,12 @@ private:
         if (!trained)
             return false;
 
-        std::optional<double> kdVal;
-        std::optional<double> controlVal;
+        std::optional<EvalResult> kdVal;
+        std::optional<EvalResult> controlVal;
         if (m_trainControl) {
             if (context.beginPhase)
                 context.beginPhase(u"prepare:control"_s);
-            kdVal = validationAccuracy(context, *student, error);
+            kdVal = validationFigures(context, *student, error);
             if (!kdVal)
                 return false;
             std::unique_ptr<Model> control = buildStudent(teacher, context.seed, error);
@@ -305,7 +306,7 @@ private:
             if (!trainStudent(context, *control,  co,
                               u"control student %1 on labels only"_s.arg(control->name()), error))
                 return false;
-            controlVal = validationAccuracy(context, *control, error);
+            controlVal = validationFigures(context, *control, error);
             if (!controlVal)
                 return false;
         }
@@ -321,10 +322,14 @@ private:
             context.metric(u"teacher_forwards"_s, double(teacherForwards), u"batches"_s);
             context.metric(u"teacher_forward_samples"_s, double(teacherSamples), u"samples"_s);
             context.metric(u"student_epochs"_s, double(trained->epochs.size()), u"epochs"_s);
-            if (kdVal)
-                context.metric(u"kd_val_accuracy"_s, *kdVal, u"fraction"_s);
-            if (controlVal)
-                context.metric(u"control_val_accuracy"_s, *controlVal, u"fraction"_s);
+            if (kdVal && controlVal) {
+                context.metric(u"kd_val_accuracy"_s, kdVal->top1, u"fraction"_s);
+                context.metric(u"control_val_accuracy"_s, controlVal->top1, u"fraction"_s);
+                context.metric(u"kd_val_loss"_s, kdVal->loss, u"nats"_s);
+                context.metric(u"control_val_loss"_s, controlVal->loss, u"nats"_s);
+                context.metric(u"kd_val_ece"_s, kdVal->ece, u"fraction"_s);
+                context.metric(u"control_val_ece"_s, controlVal->ece, u"fraction"_s);
+            }
         }
         if (context.log) {
             QJsonObject data{{u"teacher"_s, teacher.name()},
@@ -349,10 +354,15 @@ private:
                                .arg(teacherForwards)
                                .arg(teacherSamples);
             if (kdVal && controlVal) {
-                data.insert(u"kd_val_accuracy"_s, *kdVal);
-                data.insert(u"control_val_accuracy"_s, *controlVal);
-                line += u"; validation accuracy with KD %1, without %2"_s.arg(*kdVal, 0, 'f', 4)
-                            .arg(*controlVal, 0, 'f', 4);
+                data.insert(u"kd_val_accuracy"_s, kdVal->top1);
+                data.insert(u"control_val_accuracy"_s, controlVal->top1);
+                data.insert(u"kd_val_loss"_s, kdVal->loss);
+                data.insert(u"control_val_loss"_s, controlVal->loss);
+                line += u"; validation accuracy with KD %1, without %2 (loss %3 vs %4)"_s
+                            .arg(kdVal->top1, 0, 'f', 4)
+                            .arg(controlVal->top1, 0, 'f', 4)
+                            .arg(kdVal->loss, 0, 'f', 4)
+                            .arg(controlVal->loss, 0, 'f', 4);
             }
             context.log(line, data);
         }

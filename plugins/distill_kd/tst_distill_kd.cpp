@@ -316,6 +316,7 @@ private Q_SLOTS:
         const auto kdEval = evaluator.evaluate(*c.model, m_data.validation, nullptr, &error);
         QVERIFY2(kdEval, qPrintable(error));
         QCOMPARE(rec.metrics.at(u"kd_val_accuracy"_s), kdEval->top1);
+        QCOMPARE(rec.metrics.at(u"kd_val_loss"_s), kdEval->loss);
 
         TeacherCalls noCalls;
         test::Recorded noRec;
@@ -325,6 +326,8 @@ private Q_SLOTS:
         const auto noEval = evaluator.evaluate(*no.model, m_data.validation, nullptr, &error);
         QVERIFY2(noEval, qPrintable(error));
         QCOMPARE(rec.metrics.at(u"control_val_accuracy"_s), noEval->top1);
+        QCOMPARE(rec.metrics.at(u"control_val_loss"_s), noEval->loss);
+        QVERIFY(rec.metrics.at(u"control_val_loss"_s) != rec.metrics.at(u"kd_val_loss"_s));
         QVERIFY(rec.logs.last().first.contains(u"validation accuracy with KD"_s));
     }
 
