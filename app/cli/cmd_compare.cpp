@@ -3,10 +3,13 @@
 #include "command.h"
 
 #include "cli_tables.h"
+#include "database/environment_mix.h"
 #include "database/store.h"
 #include "engine/run_statistics.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 
 using namespace jb;
 using namespace jb::cli;
@@ -21,9 +24,31 @@ QString variantLabel(const VariantSummary &v)
     return v.withinBudget ? v.label : v.label + u" (over budget)"_s;
 }
 
-QString flagText(const VariantSummary &v)
+/// Per variant (same order as s.variants): the environments of its completed runs and of its
+/// baseline's, so a delta between machines or software versions is flagged.
+QList<db::EnvironmentMix> environmentMixes(const ComparisonSummary &s,
+                                           const db::ExperimentComparison &c)
 {
-    QStringList parts;
+    QList<db::EnvironmentMix> out;
+    for (const VariantSummary &v : s.variants) {
+        QList<qint64> ids = v.runIds;
+        const VariantSummary *base = nullptr;
+        for (const VariantSummary &o : s.variants)
+            if (!base && !v.baselineKey.isEmpty() && o.configKey == v.baselineKey)
+                base = &o;
+        for (const VariantSummary &o : s.variants)
+            if (!base && o.baseline && o.backend == v.backend)
+                base = &o;
+        if (base && base != &v)
+            ids += base->runIds;
+        out.append(db::environmentMix(c, ids));
+    }
+    return out;
+}
+
+QString flagText(const VariantSummary &v, const db::EnvironmentMix &mix)
+{
+    QStringList parts = mix.flags();
     for (auto it = v.flagCounts.constBegin(); it != v.flagCounts.constEnd(); ++it)
         parts.append(u"%1 %2/%3"_s.arg(it.key()).arg(it.value()).arg(v.completed));
     return parts.join(u", "_s);
@@ -46,7 +71,7 @@ QString deltaCell(const VariantSummary &v, const QString &id, double scale = 1.0
     return f ? formatDelta(f->delta, 3, scale) : u"-"_s;
 }
 
-QString renderText(const ComparisonSummary &s)
+QString renderText(const ComparisonSummary &s, const QList<db::EnvironmentMix> &mixes)
 {
     QString text = u"Experiment %1 '%2' (plan %3, created %4)\n"_s.arg(s.experiment.id)
                        .arg(s.experiment.name, s.experiment.planHash.left(12),
@@ -59,7 +84,8 @@ QString renderText(const ComparisonSummary &s)
     TextTable main({u"variant"_s, u"backend"_s, u"runs"_s, u"accuracy %"_s, u"delta pts"_s,
                     u"budget"_s, u"params"_s, u"MACs"_s, u"flags"_s},
                    {false, false, false, true, true, false, true, true, false});
-    for (const VariantSummary &v : s.variants) {
+    for (qsizetype vi = 0; vi < s.variants.size(); ++vi) {
+        const VariantSummary &v = s.variants.at(vi);
         QString runs = u"%1/%2"_s.arg(v.completed).arg(v.runs);
         if (v.failed)
             runs += u", %1 failed"_s.arg(v.failed);
@@ -74,7 +100,7 @@ QString renderText(const ComparisonSummary &s)
                      : v.withinBudget     ? u"within"_s
                                           : u"OVER"_s,
                      statsCell(v, metricFigureId(QString(), u"params"_s)),
-                     statsCell(v, metricFigureId(QString(), u"macs"_s)), flagText(v)});
+                     statsCell(v, metricFigureId(QString(), u"macs"_s)), flagText(v, mixes.at(vi))});
     }
     text += main.render(2);
 
@@ -143,9 +169,17 @@ QString renderText(const ComparisonSummary &s)
         lt.addRow(row);
     }
     text += lt.render(2);
-    if (!s.notes.isEmpty()) {
+    QStringList notes = s.notes;
+    for (qsizetype vi = 0; vi < s.variants.size(); ++vi)
+        if (!mixes.at(vi).flags().isEmpty())
+            notes.append(u"%1 on %2 (%3): its runs and its baseline's come from different "
+                         "machines or software (%4); differences include the environment "
+                         "(docs/cluster.md)"_s.arg(s.variants.at(vi).label, s.variants.at(vi).backend,
+                                                   mixes.at(vi).flags().join(u", "_s),
+                                                   mixes.at(vi).describe()));
+    if (!notes.isEmpty()) {
         text += u"\nNotes\n"_s;
-        for (const QString &n : s.notes)
+        for (const QString &n : std::as_const(notes))
             text += u"  - "_s + n + u'\n';
     }
     text += u"  - variants marked '(over budget)' lost more accuracy than the budget; their "
@@ -203,11 +237,25 @@ int runCompare(const QStringList &args)
         printError(error);
         return ExitFailure;
     }
-    if (parser.isSet(json))
-        printOut(QString::fromUtf8(
-            QJsonDocument(comparisonToJson(*summary)).toJson(QJsonDocument::Indented)));
-    else
-        printOut(renderText(*summary));
+    const QList<db::EnvironmentMix> mixes = environmentMixes(*summary, *comparison);
+    if (parser.isSet(json)) {
+        QJsonObject o = comparisonToJson(*summary);
+        QJsonArray variants = o.value(u"variants"_s).toArray();
+        for (qsizetype i = 0; i < variants.size() && i < mixes.size(); ++i) {
+            const db::EnvironmentMix &m = mixes.at(i);
+            QJsonObject v = variants.at(i).toObject();
+            v.insert(u"environment"_s,
+                     QJsonObject{{u"hosts"_s, QJsonArray::fromStringList(m.hosts)},
+                                 {u"fingerprints"_s, QJsonArray::fromStringList(m.fingerprints)},
+                                 {u"differs"_s, QJsonArray::fromStringList(m.differingKeys)},
+                                 {u"flags"_s, QJsonArray::fromStringList(m.flags())}});
+            variants[i] = v;
+        }
+        o.insert(u"variants"_s, variants);
+        printOut(QString::fromUtf8(QJsonDocument(o).toJson(QJsonDocument::Indented)));
+    } else {
+        printOut(renderText(*summary, mixes));
+    }
     return ExitOk;
 }
 
