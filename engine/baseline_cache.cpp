@@ -86,7 +86,9 @@ std::optional<QJsonObject> trainingIdentity(const Plan &plan, const QString &pla
         QFile f(path);
         if (!f.open(QIODevice::ReadOnly)) {
             if (error)
-                *error = u"cannot read the TorchScript model %1: %2"_s.arg(path, f.errorString());
+                *error = u"cannot read the TorchScript model %1 (model.torchScript of the "
+                         "plan): %2; fix the path (a relative one is relative to the plan's "
+                         "folder)"_s.arg(path, f.errorString());
             return std::nullopt;
         }
         QCryptographicHash h(QCryptographicHash::Sha256);

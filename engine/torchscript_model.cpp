@@ -55,9 +55,13 @@ bool probe(torch::jit::Module &module, const QString &where, const std::vector<i
         }
         out = y.toTensor();
     } catch (const std::exception &e) {
+        // The interpreter's message ends with the actual error after a long traceback.
+        const QStringList lines = exceptionText(e).trimmed().split(QLatin1Char('\n'));
         if (error)
-            *error = QStringLiteral("TorchScript model %1 fails on an input %2: %3")
-                         .arg(where, shapeToString(shape), exceptionText(e));
+            *error = QStringLiteral("TorchScript model %1 fails on an input %2 (the data set's "
+                                    "samples, batch of 2): %3; export a model that takes this "
+                                    "shape and returns one logit per class")
+                         .arg(where, shapeToString(shape), lines.last().trimmed());
         return false;
     }
     if (out.dim() != 2 || out.size(0) != 2 || (*numClasses > 0 && out.size(1) != *numClasses)) {
