@@ -56,13 +56,16 @@ bool gunzip(const QString &path, const QByteArray &in, qint64 maxBytes, QByteArr
             quint32 *crc, QString *error)
 {
     // The last 4 bytes hold the uncompressed size modulo 2^32 (ISIZE): a hint for the first
-    // allocation only, since it can lie or wrap.
+    // allocation only, since it can lie or wrap. A truncated or corrupt file ends in arbitrary
+    // bytes, so the hint is believed only up to deflate's maximum expansion (1032:1): without
+    // that cap a 60-byte damaged file made the reader allocate 4 GiB (found by fuzz_idx).
+    constexpr qint64 kMaxDeflateRatio = 1032;
     qint64 capacity = qint64(in.size()) * 2;
     if (in.size() >= 18) {
         const auto *u = reinterpret_cast<const unsigned char *>(in.constData() + in.size() - 4);
         const qint64 isize =
             qint64(u[0]) | (qint64(u[1]) << 8) | (qint64(u[2]) << 16) | (qint64(u[3]) << 24);
-        if (isize > capacity && isize <= maxBytes)
+        if (isize > capacity && isize <= maxBytes && isize <= qint64(in.size()) * kMaxDeflateRatio)
             capacity = isize;
     }
     capacity = std::clamp<qint64>(capacity, 1024, std::max<qint64>(maxBytes, 1024));
