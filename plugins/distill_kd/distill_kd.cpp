@@ -17,7 +17,9 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 using namespace Qt::StringLiterals;
 
@@ -45,6 +47,7 @@ public:
         m_learningRate = params.value(u"learning_rate"_s).toDouble();
         m_useTeacher = params.value(u"use_teacher"_s).toBool();
         m_trainControl = params.value(u"train_control"_s).toBool();
+        m_cacheTeacher = params.value(u"teacher_outputs"_s).toString() == u"cached"_s;
         if (!m_studentZoo.isEmpty() && !zooModelNames().contains(m_studentZoo)) {
             *error = u"student_zoo: unknown zoo model '%1' (known: %2; empty = the teacher's)"_s
                          .arg(m_studentZoo, zooModelNames().join(u", "_s));
@@ -237,6 +240,39 @@ private:
         return r;
     }
 
+    /// The teacher's logits for every row of the training split, in row order, computed once
+    /// in batches of `batchSize` (eval mode, no grad); counts the forward passes.
+    static bool teacherLogits(TechniqueContext &context, Model &teacher, int64_t batchSize,
+                              torch::Tensor *out, int64_t *forwards, int64_t *samples,
+                              QString *error)
+    {
+        const Dataset &train = context.data->train;
+        const int64_t n = train.size();
+        const torch::Device device = teacher.device();
+        const torch::ScalarType dtype = teacher.computeDtype();
+        std::vector<torch::Tensor> parts;
+        torch::NoGradGuard noGrad;
+        for (int64_t begin = 0; begin < n; begin += batchSize) {
+            if (context.feedback && context.feedback->isCanceled()) {
+                *error = u"cancelled"_s;
+                return false;
+            }
+            const int64_t len = std::min(batchSize, n - begin);
+            torch::Tensor x = train.inputs.narrow(0, begin, len).to(device);
+            if (x.scalar_type() != dtype)
+                x = x.to(dtype);
+            parts.push_back(teacher.forward(x).to(torch::kFloat));
+            ++*forwards;
+            *samples += len;
+            if (context.feedback)
+                context.feedback->setProgress(double(begin + len) / double(n),
+                                              u"teacher outputs: %1/%2 samples"_s.arg(begin + len)
+                                                  .arg(n));
+        }
+        *out = torch::cat(parts);
+        return true;
+    }
+
     bool distill(TechniqueContext &context, QString *error)
     {
         Model &teacher = *context.model;
@@ -254,24 +290,34 @@ private:
         TrainOptions o = *options;
         int64_t teacherForwards = 0;
         int64_t teacherSamples = 0;
+        torch::Tensor cached; // [train rows, classes]: the teacher's logits (cached mode)
         if (m_useTeacher) {
             teacher.setTraining(false); // eval mode: BN running statistics, no dropout
+            if (m_cacheTeacher) {
+                if (context.beginPhase)
+                    context.beginPhase(u"prepare:teacher"_s);
+                if (!teacherLogits(context, teacher, o.batchSize, &cached, &teacherForwards,
+                                   &teacherSamples, error))
+                    return false;
+            }
             const torch::ScalarType teacherDtype = teacher.computeDtype();
             const double t = m_temperature;
             const double alpha = m_alpha;
-            o.loss = [&teacher, &teacherForwards, &teacherSamples, teacherDtype, t,
+            o.loss = [&teacher, &teacherForwards, &teacherSamples, &cached, teacherDtype, t,
                       alpha](const BatchContext &batch) {
-                torch::Tensor teacherLogits;
-                {
+                torch::Tensor logits;
+                if (cached.defined()) {
+                    logits = cached.index_select(0, batch.indices.to(cached.device()));
+                } else {
                     torch::NoGradGuard noGrad;
                     torch::Tensor x = batch.inputs;
                     if (x.scalar_type() != teacherDtype)
                         x = x.to(teacherDtype);
-                    teacherLogits = teacher.forward(x);
+                    logits = teacher.forward(x);
+                    ++teacherForwards;
+                    teacherSamples += batch.inputs.size(0);
                 }
-                ++teacherForwards;
-                teacherSamples += batch.inputs.size(0);
-                return kd::distillationLoss(batch.logits, teacherLogits, batch.targets, t, alpha);
+                return kd::distillationLoss(batch.logits, logits, batch.targets, t, alpha);
             };
             o.label = u"distillation (T %1, alpha %2)"_s.arg(t).arg(alpha);
         } else {
@@ -335,6 +381,7 @@ private:
             QJsonObject data{{u"teacher"_s, teacher.name()},
                              {u"student"_s, student->name()},
                              {u"use_teacher"_s, m_useTeacher},
+                             {u"teacher_outputs"_s, m_cacheTeacher ? u"cached"_s : u"per_batch"_s},
                              {u"temperature"_s, m_temperature},
                              {u"alpha"_s, m_alpha},
                              {u"epochs"_s, o.epochs},
@@ -381,6 +428,7 @@ private:
     double m_learningRate = 0;
     bool m_useTeacher = true;
     bool m_trainControl = false;
+    bool m_cacheTeacher = false; ///< teacher_outputs "cached": one teacher pass, logits reused
 };
 
 } // namespace

@@ -297,6 +297,37 @@ private Q_SLOTS:
                                  1e-6));
     }
 
+    // teacher_outputs cached: one teacher pass over the training split, whatever the epochs, and
+    // the same student as with a teacher forward on every batch (eval mode is deterministic).
+    void cachedTeacherOutputsRunTheTeacherOnce()
+    {
+        QString error;
+        TeacherCalls perBatchCalls;
+        test::Recorded perBatchRec;
+        TechniqueContext perBatch = context(&perBatchCalls, nullptr, &perBatchRec);
+        auto a = create({{u"student_width"_s, 0.25}, {u"epochs"_s, 2}});
+        QVERIFY2(a->apply(perBatch, &error), qPrintable(error));
+        QCOMPARE(perBatchCalls.forwards, 8); // 2 epochs x 4 batches
+
+        TeacherCalls calls;
+        test::Recorded rec;
+        TechniqueContext c = context(&calls, nullptr, &rec);
+        auto b = create({{u"student_width"_s, 0.25},
+                         {u"epochs"_s, 2},
+                         {u"teacher_outputs"_s, u"cached"_s}});
+        QVERIFY2(b->apply(c, &error), qPrintable(error));
+        QCOMPARE(calls.forwards, 4); // once over the 256 rows, in batches of 64
+        QCOMPARE(calls.samples, int64_t(256));
+        QVERIFY(!calls.inTrainingMode);
+        QVERIFY(!calls.withGrad);
+        QCOMPARE(rec.metrics.at(u"teacher_forwards"_s), 4.0);
+        QCOMPARE(rec.phases, (QStringList{u"prepare:teacher"_s, u"prepare:distill"_s}));
+        const NamedTensors x = perBatch.model->namedParameters();
+        const NamedTensors y = c.model->namedParameters();
+        for (size_t i = 0; i < x.size(); ++i)
+            QVERIFY2(torch::allclose(x[i].second, y[i].second, 1e-4, 1e-5), x[i].first.c_str());
+    }
+
     void trainControlRecordsBothValidationAccuracies()
     {
         auto technique = create({{u"student_width"_s, 0.25}, {u"train_control"_s, true}});
