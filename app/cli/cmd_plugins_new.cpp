@@ -253,7 +253,7 @@ int runPluginsNew(const QStringList &args)
 
     // The metadata must pass the registry's own validation (a --name with odd characters...).
     for (const auto &[file, bytes] : std::as_const(generated)) {
-        if (!file.endsWith(u".json"_s))
+        if (file != slug + u".json"_s)
             continue;
         QJsonParseError parseError;
         const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
