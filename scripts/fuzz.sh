@@ -30,6 +30,9 @@ cmake --build "$BUILD" -j"$(nproc)" --target $(printf 'fuzz_%s ' "${TARGETS[@]}"
 
 mkdir -p "$OUT"
 status=0
+parallel=()
+# libFuzzer's -jobs runs children that log to fuzz-<n>.log in the current folder: only when asked.
+[ "$JOBS" -gt 1 ] && parallel=(-jobs="$JOBS" -workers="$JOBS")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 for t in "${TARGETS[@]}"; do
@@ -38,7 +41,7 @@ for t in "${TARGETS[@]}"; do
     echo "== fuzz_$t for ${SECONDS_PER_TARGET}s (log: $log)"
     if ! "$BUILD/bin/fuzz_$t" "$OUT/corpus/$t" "tests/fuzz/corpus/$t" \
             -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 -rss_limit_mb=4096 \
-            -timeout=20 -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 \
+            -timeout=20 "${parallel[@]}" -print_final_stats=1 \
             -artifact_prefix="$OUT/crash-$t-" >"$log" 2>&1; then
         echo "   FINDING: see $log and $OUT/crash-$t-*"
         status=1
