@@ -36,7 +36,7 @@ QString Candidate::key() const
 {
     QStringList parts;
     for (const Block &b : blocks)
-        parts.append(u"%1%2k%3"_s.arg(b.depthwise ? u's' : u'c').arg(b.width).arg(b.kernel));
+        parts.append(u"%1%2k%3"_s.arg(b.depthwise ? u"s"_s : u"c"_s).arg(b.width).arg(b.kernel));
     return parts.join(u'-');
 }
 

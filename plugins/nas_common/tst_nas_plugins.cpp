@@ -39,11 +39,21 @@ std::optional<Plan> planFrom(const char *text)
     return plan;
 }
 
+/// What MeasuringTechnique measured (outlives the technique, which the runner destroys).
+struct Measured
+{
+    std::optional<WorkloadEnergy> energy;
+    std::optional<WorkloadEnergy> failed;
+    QString failError;
+};
+
 /// Measures a workload that raises the fake package to 60 W for 0.5 s, and one that fails.
 class MeasuringTechnique final : public Technique
 {
 public:
-    explicit MeasuringTechnique(test::FakePackage *package) : m_package(package) {}
+    MeasuringTechnique(test::FakePackage *package, Measured *out) : m_package(package), m_out(out)
+    {
+    }
     bool configure(const QJsonObject &, QString *) override { return true; }
     bool apply(TechniqueContext &ctx, QString *error) override
     {
@@ -52,7 +62,7 @@ public:
             return false;
         }
         ctx.beginPhase(u"work"_s);
-        energy = ctx.measureEnergy(
+        m_out->energy = ctx.measureEnergy(
             [this](QString *) {
                 m_package->setPower(60.0);
                 QThread::msleep(500);
@@ -60,21 +70,18 @@ public:
                 return true;
             },
             error);
-        failed = ctx.measureEnergy(
+        m_out->failed = ctx.measureEnergy(
             [](QString *err) {
                 *err = u"the workload broke"_s;
                 return false;
             },
-            &failError);
-        return energy.has_value();
+            &m_out->failError);
+        return m_out->energy.has_value();
     }
-
-    std::optional<WorkloadEnergy> energy;
-    std::optional<WorkloadEnergy> failed;
-    QString failError;
 
 private:
     test::FakePackage *m_package;
+    Measured *m_out;
 };
 
 } // namespace
@@ -115,26 +122,24 @@ private Q_SLOTS:
         const auto plan = planFrom(R"({
             "version": 1, "name": "measure-energy",
             "dataset": {"name": "fashion-mnist", "trainLimit": 256, "testLimit": 64},
-            "model": {"zoo": "mlp"}, "training": {"epochs": 1, "batchSize": 64},
+            "model": {"zoo": "mlp"}, "training": {"epochs": 1, "batchSize": 64}, "repetitions": 1,
             "inference": {"batchSizes": [16], "batches": 2, "warmupBatches": 1},
             "measurement": {"idleBefore": 0.3},
             "variants": [{"label": "measure", "chain": [{"plugin": "test.measure"}]}]
         })");
         QVERIFY(plan);
         RunnerOptions o = options(u"measure.sqlite"_s, pkg.root());
-        MeasuringTechnique *technique = nullptr;
-        o.techniqueFactory = [&](const PlanStep &, QString *) {
-            auto t = std::make_unique<MeasuringTechnique>(&pkg);
-            technique = t.get();
-            return t;
+        Measured measured;
+        o.techniqueFactory = [&](const PlanStep &, QString *) -> std::unique_ptr<Technique> {
+            return std::make_unique<MeasuringTechnique>(&pkg, &measured);
         };
         ExperimentRunner runner(*plan, o);
         QString error;
         const auto outcome = runner.run(&error);
         QVERIFY2(outcome, qPrintable(error));
         QVERIFY2(outcome->failures.isEmpty(), qPrintable(outcome->failures.value(0)));
-        QVERIFY(technique && technique->energy); // the runner keeps it alive until the run ends
-        const WorkloadEnergy &e = *technique->energy;
+        QVERIFY(measured.energy);
+        const WorkloadEnergy &e = *measured.energy;
         QVERIFY(!e.estimate);
         QVERIFY(e.seconds >= 0.5 && e.seconds < 2.0);
         const double slack = 0.02 * 60.0 * e.seconds + 60.0 * 0.010;
@@ -147,15 +152,18 @@ private Q_SLOTS:
         QCOMPARE(e.domains.size(), 1);
         QCOMPARE(e.domains.first().domain, u"package-0"_s);
         QVERIFY(e.domains.first().summed);
-        QVERIFY(!technique->failed);
-        QCOMPARE(technique->failError, u"the workload broke"_s);
+        QVERIFY(!measured.failed);
+        QCOMPARE(measured.failError, u"the workload broke"_s);
 
         db::Store store;
         QVERIFY2(store.open(o.databasePath, db::Store::OpenMode::ReadOnly, &error),
                  qPrintable(error));
         const auto runs = *store.listRuns(store.lastExperiment(&error)->id, &error);
         QStringList prepare;
-        for (const db::PhaseRecord &p : *store.phases(runs.first().id, nullptr))
+        const db::RunRecord &run = runs.last(); // after the baseline the plan adds
+        QCOMPARE(run.key.variant, u"measure"_s);
+        const QList<db::PhaseRecord> stored = *store.phases(run.id, nullptr);
+        for (const db::PhaseRecord &p : stored)
             if (p.name.startsWith(u"prepare"_s))
                 prepare.append(p.name);
         QCOMPARE(prepare, (QStringList{u"prepare"_s, u"prepare:test.measure"_s,
@@ -181,7 +189,7 @@ private Q_SLOTS:
             "version": 1, "name": "nas-tiny",
             "dataset": {"name": "fashion-mnist", "trainLimit": 512, "testLimit": 128,
                         "validationFraction": 0.2},
-            "model": {"zoo": "mlp"}, "training": {"epochs": 1, "batchSize": 64},
+            "model": {"zoo": "mlp"}, "training": {"epochs": 1, "batchSize": 64}, "repetitions": 1,
             "inference": {"batchSizes": [16], "batches": 3, "warmupBatches": 1},
             "measurement": {"idleBefore": 0.2},
             "variants": [
@@ -207,30 +215,34 @@ private Q_SLOTS:
         const auto outcome = runner.run(&error);
         QVERIFY2(outcome, qPrintable(error));
         QVERIFY2(outcome->failures.isEmpty(), qPrintable(outcome->failures.value(0)));
-        QCOMPARE(outcome->completed, 2);
+        QCOMPARE(outcome->completed, 3); // with the baseline the plan adds
 
         db::Store store;
         QVERIFY2(store.open(o.databasePath, db::Store::OpenMode::ReadOnly, &error),
                  qPrintable(error));
         const auto runs = *store.listRuns(store.lastExperiment(&error)->id, &error);
-        QCOMPARE(runs.size(), 2);
+        QCOMPARE(runs.size(), 3);
         const int expected[] = {3, 4};
         for (int r = 0; r < 2; ++r) {
-            const qint64 run = runs.at(r).id;
+            QCOMPARE(runs.at(r + 1).key.variant, r == 0 ? u"random"_s : u"evolution"_s);
+            const qint64 run = runs.at(r + 1).id;
             QStringList phases;
-            for (const db::PhaseRecord &p : *store.phases(run, nullptr))
+            const QList<db::PhaseRecord> stored = *store.phases(run, nullptr);
+            for (const db::PhaseRecord &p : stored)
                 phases.append(p.name);
             QVERIFY2(phases.contains(u"prepare:search"_s), qPrintable(phases.join(u", "_s)));
             QVERIFY(phases.contains(u"prepare:final_train"_s));
             QMap<QString, double> metrics;
-            for (const db::MetricRecord &m : *store.metrics(run, nullptr))
+            const QList<db::MetricRecord> storedMetrics = *store.metrics(run, nullptr);
+            for (const db::MetricRecord &m : storedMetrics)
                 metrics.insert(m.name, m.value);
             QCOMPARE(metrics.value(u"nas_candidates"_s), double(expected[r]));
             QVERIFY(metrics.value(u"nas_front_size"_s) >= 1);
             QVERIFY(metrics.value(u"nas_chosen_energy_per_inference_j"_s) > 0); // measured
             QCOMPARE(metrics.value(u"params"_s), metrics.value(u"nas_chosen_params"_s));
             QJsonObject done;
-            for (const db::TechniqueLogRecord &l : *store.techniqueLogs(run, nullptr))
+            const QList<db::TechniqueLogRecord> logs = *store.techniqueLogs(run, nullptr);
+            for (const db::TechniqueLogRecord &l : logs)
                 if (l.message.startsWith(u"search done"_s))
                     done = QJsonDocument::fromJson(l.json).object();
             QCOMPARE(done.value(u"energy_kind"_s).toString(), u"measured"_s);
