@@ -82,6 +82,17 @@ QString idxFile(const QString &dir, const QString &base)
     return {};
 }
 
+/// A damaged file of a downloaded data set: the reader's message (file, byte, expectation)
+/// plus the fix.
+bool damaged(const DatasetInfo &info, QString *error)
+{
+    if (error)
+        *error += QStringLiteral("; the file is damaged or not data set %1's: get the files "
+                                 "again: %2")
+                      .arg(info.name, info.whereToGet);
+    return false;
+}
+
 bool loadIdxPair(const DatasetInfo &info, const QString &dir, Dataset *trainPool, Dataset *test,
                  QList<DataFileRecord> *files, QString *error)
 {
@@ -103,10 +114,10 @@ bool loadIdxPair(const DatasetInfo &info, const QString &dir, Dataset *trainPool
     }
     std::optional<Dataset> train = readIdx(paths[0], paths[1], info.numClasses, error, files);
     if (!train)
-        return false;
+        return damaged(info, error);
     std::optional<Dataset> t = readIdx(paths[2], paths[3], info.numClasses, error, files);
     if (!t)
-        return false;
+        return damaged(info, error);
     *trainPool = std::move(*train);
     *test = std::move(*t);
     return true;
@@ -132,11 +143,11 @@ bool loadCifarFolder(const DatasetInfo &info, const QString &dir, Dataset *train
         trainFiles << dir + QLatin1Char('/') + f;
     std::optional<Dataset> train = readCifar(trainFiles, info.numClasses, error, files);
     if (!train)
-        return false;
+        return damaged(info, error);
     std::optional<Dataset> t =
         readCifar({dir + QLatin1Char('/') + info.files.last()}, info.numClasses, error, files);
     if (!t)
-        return false;
+        return damaged(info, error);
     *trainPool = std::move(*train);
     *test = std::move(*t);
     // CIFAR-100 names its 100 classes in a text file beside the batches (if the user kept it).
