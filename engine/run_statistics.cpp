@@ -117,6 +117,30 @@ db::PhaseRecord phaseRecordFrom(const PhaseResult &phase, const IdleBaseline &id
     return r;
 }
 
+namespace {
+
+/// Phase i extended over the phases right after it whose names start with `prefix` (the
+/// phases are contiguous, so the gross energy is their sum).
+PhaseResult spanning(const RunMeasurement &m, qsizetype i, const QString &prefix)
+{
+    PhaseResult all = m.phases.at(i);
+    for (qsizetype j = i + 1; j < m.phases.size() && m.phases.at(j).name.startsWith(prefix); ++j) {
+        all.endS = m.phases.at(j).endS;
+        for (qsizetype c = 0; c < all.domains.size(); ++c)
+            all.domains[c].joules += m.phases.at(j).domains.value(c).joules;
+    }
+    if (all.endS == m.phases.at(i).endS)
+        return all; // nothing to span: the phase as measured
+    all.durationS = all.endS - all.startS;
+    for (DomainEnergy &d : all.domains) {
+        d.averagePowerW = all.durationS > 0 ? d.joules / all.durationS : 0.0;
+        d.tooShort = all.durationS < 10 * m.maxUpdateIntervalS;
+    }
+    return all;
+}
+
+} // namespace
+
 RunFigures deriveRunFigures(const RunMeasurement &m)
 {
     RunFigures out;
@@ -165,24 +189,16 @@ RunFigures deriveRunFigures(const RunMeasurement &m)
         const PhaseResult &p = m.phases.at(i);
         const bool part = p.name.startsWith(u"prepare:"_s);
         if (part && (i == 0 || !m.phases.at(i - 1).name.startsWith(u"prepare:"_s))) {
-            PhaseResult all = p;
+            PhaseResult all = spanning(m, i, u"prepare:"_s);
             all.name = u"prepare"_s;
-            for (qsizetype j = i + 1;
-                 j < m.phases.size() && m.phases.at(j).name.startsWith(u"prepare:"_s); ++j) {
-                all.endS = m.phases.at(j).endS;
-                for (qsizetype c = 0; c < all.domains.size(); ++c)
-                    all.domains[c].joules += m.phases.at(j).domains.value(c).joules;
-            }
-            all.durationS = all.endS - all.startS;
-            for (DomainEnergy &d : all.domains) {
-                d.averagePowerW = all.durationS > 0 ? d.joules / all.durationS : 0.0;
-                d.tooShort = all.durationS < 10 * m.maxUpdateIntervalS;
-            }
             out.phases.append(phaseRecordFrom(all, out.idle, m.domainNames, ordinal++, &skipped));
         }
-        out.phases.append(phaseRecordFrom(p, out.idle, m.domainNames, ordinal++, &skipped));
+        // A technique that trains (data selection) may split `train` into "train:<part>"
+        // phases (scoring, fitting): the `train` record then spans them, the parts are kept.
+        const PhaseResult record = p.name == u"train"_s ? spanning(m, i, u"train:"_s) : p;
+        out.phases.append(phaseRecordFrom(record, out.idle, m.domainNames, ordinal++, &skipped));
         bool tooShort = false;
-        for (const DomainEnergy &d : p.domains)
+        for (const DomainEnergy &d : record.domains)
             tooShort = tooShort || d.tooShort;
         if (tooShort && !p.name.startsWith(u"idle"_s)) {
             flag(u"short-phase"_s);
@@ -216,7 +232,8 @@ RunFigures deriveRunFigures(const RunMeasurement &m)
                        out.idle.powerW.value(e.domain, e.avgPowerW), u"W"_s, e.kind);
                 continue;
             }
-            if (r.name.startsWith(u"idle"_s) || r.name.startsWith(u"prepare:"_s))
+            if (r.name.startsWith(u"idle"_s) || r.name.startsWith(u"prepare:"_s) ||
+                r.name.startsWith(u"train:"_s))
                 continue;
             metric(r.name, u"edp_js"_s + d, energyDelayProduct(e.netJ, r.duration), u"J*s"_s,
                    e.kind);

@@ -107,7 +107,9 @@ struct RunFigures
 /// Turns a run's measurement into stored figures (docs/methodology.md, sections 2-5):
 /// - phase records with net energy (phaseRecordFrom); the sampled "prepare:<name>" parts are
 ///   kept and an aggregate "prepare" record spans them (gross = their sum: the parts are
-///   contiguous); a reused train record is inserted after "idle";
+///   contiguous); a "train" record spans the "train:<part>" phases that follow it (a technique
+///   that trains, e.g. data selection's "train:score"), which are kept too; a reused train
+///   record is inserted after "idle";
 /// - metrics: idle_power_w/<d> (idle), edp_js/<d> (train, prepare, evaluate, inference:b<N>),
 ///   energy_per_training_sample_j/<d> (train), energy_per_inference_j/<d> and
 ///   edp_per_batch_js/<d> (inference:b<N>), the latency figures, short_phase;

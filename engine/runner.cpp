@@ -605,8 +605,10 @@ QString ExperimentRunner::Impl::measure(RunState &rs,
     ctx.seed = static_cast<quint64>(plan.seed);
     ctx.feedback = &feedback;
     QString stepPlugin;
+    bool inTrain = false; // inside Technique::train(): sub-phases and metrics belong to `train`
     ctx.beginPhase = [&](const QString &name) { // "finetune" and "prepare:finetune" alike
-        mark(rs, name.startsWith(u"prepare:"_s) ? name : u"prepare:"_s + name);
+        const QString prefix = inTrain ? u"train:"_s : u"prepare:"_s;
+        mark(rs, name.startsWith(prefix) ? name : prefix + name);
     };
     ctx.log = [&](const QString &message, const QJsonObject &data) {
         rs.techniqueLogs.append({0, stepPlugin, message,
@@ -614,7 +616,7 @@ QString ExperimentRunner::Impl::measure(RunState &rs,
         log(u"info"_s, u"%1: %2"_s.arg(stepPlugin, message), rs.runId);
     };
     ctx.metric = [&](const QString &name, double value, const QString &unit) {
-        metric(rs, u"prepare"_s, name, value, unit);
+        metric(rs, inTrain ? u"train"_s : u"prepare"_s, name, value, unit);
     };
     ctx.measureEnergy = [&](const std::function<bool(QString *)> &work,
                             QString *err) -> std::optional<WorkloadEnergy> {
@@ -656,7 +658,10 @@ QString ExperimentRunner::Impl::measure(RunState &rs,
             stepPlugin = trainerPlugin;
             ctx.model = std::move(model);
             ctx.initialState = initialState;
-            if (!trainer->train(ctx, &error))
+            inTrain = true;
+            const bool trained = trainer->train(ctx, &error);
+            inTrain = false;
+            if (!trained)
                 return canceled() ? QString() : u"train (technique): "_s + error;
             model = std::move(ctx.model);
         } else {
@@ -828,7 +833,9 @@ void ExperimentRunner::Impl::mark(RunState &rs, const QString &name)
                                                                 : MeterKind::Measured,
                              pe.grossJ, pe.netJ, pe.avgPowerW});
         emitEvent(e);
-        if (!p.name.startsWith(u"prepare:"_s) || name.isEmpty())
+        const bool part = p.name.startsWith(u"prepare:"_s) || p.name == u"train"_s ||
+                          p.name.startsWith(u"train:"_s);
+        if (!part || name.isEmpty())
             ++rs.step;
     }
     if (!name.isEmpty()) {
