@@ -49,8 +49,9 @@ public:
         m_trainControl = params.value(u"train_control"_s).toBool();
         m_cacheTeacher = params.value(u"teacher_outputs"_s).toString() == u"cached"_s;
         if (!m_studentZoo.isEmpty() && !zooModelNames().contains(m_studentZoo)) {
-            *error = u"student_zoo: unknown zoo model '%1' (known: %2; empty = the teacher's)"_s
-                         .arg(m_studentZoo, zooModelNames().join(u", "_s));
+            *error =
+                u"student_zoo: unknown zoo model '%1' (known: %2; empty = the teacher's)"_s.arg(
+                    m_studentZoo, zooModelNames().join(u", "_s));
             return false;
         }
         if (!(m_temperature > 0)) { // the schema's minimum already says so; keep T^2 safe
@@ -66,8 +67,7 @@ public:
         return true;
     }
 
-    bool checkSupported(const Model &model, const Backend &backend,
-                        QString *error) const override
+    bool checkSupported(const Model &model, const Backend &backend, QString *error) const override
     {
         Q_UNUSED(backend);
         const std::optional<ArchSpec> spec = studentSpec(model, error);
@@ -195,8 +195,8 @@ private:
 
     /// Trains `student` with `options`; the log line names `what`. "cancelled" on cancel.
     static std::optional<TrainResult> trainStudent(TechniqueContext &context, Model &student,
-                                                   const TrainOptions &options,
-                                                   const QString &what, QString *error)
+                                                   const TrainOptions &options, const QString &what,
+                                                   QString *error)
     {
         std::optional<TrainResult> result =
             Trainer(options).train(student, context.data->train, context.feedback, error);
@@ -208,17 +208,17 @@ private:
         }
         if (context.log && !result->epochs.empty()) {
             const EpochStats &last = result->epochs.back();
-            context.log(u"%1: %2 epochs, last training loss %3, training accuracy %4 (%5 s)"_s
-                            .arg(what)
-                            .arg(result->epochs.size())
-                            .arg(last.loss, 0, 'g', 5)
-                            .arg(last.accuracy, 0, 'f', 4)
-                            .arg(result->seconds, 0, 'f', 1),
-                        QJsonObject{{u"epochs"_s, int(result->epochs.size())},
-                                    {u"loss"_s, last.loss},
-                                    {u"train_accuracy"_s, last.accuracy},
-                                    {u"learning_rate"_s, last.learningRate},
-                                    {u"seconds"_s, result->seconds}});
+            context.log(
+                u"%1: %2 epochs, last training loss %3, training accuracy %4 (%5 s)"_s.arg(what)
+                    .arg(result->epochs.size())
+                    .arg(last.loss, 0, 'g', 5)
+                    .arg(last.accuracy, 0, 'f', 4)
+                    .arg(result->seconds, 0, 'f', 1),
+                QJsonObject{{u"epochs"_s, int(result->epochs.size())},
+                            {u"loss"_s, last.loss},
+                            {u"train_accuracy"_s, last.accuracy},
+                            {u"learning_rate"_s, last.learningRate},
+                            {u"seconds"_s, result->seconds}});
         }
         return result;
     }
@@ -265,9 +265,9 @@ private:
             ++*forwards;
             *samples += len;
             if (context.feedback)
-                context.feedback->setProgress(double(begin + len) / double(n),
-                                              u"teacher outputs: %1/%2 samples"_s.arg(begin + len)
-                                                  .arg(n));
+                context.feedback->setProgress(
+                    double(begin + len) / double(n),
+                    u"teacher outputs: %1/%2 samples"_s.arg(begin + len).arg(n));
         }
         *out = torch::cat(parts);
         return true;
@@ -331,8 +331,7 @@ private:
                                        .arg(m_temperature)
                                        .arg(m_alpha)
                                  : u"student %1 on labels only (no teacher)"_s.arg(student->name());
-        const std::optional<TrainResult> trained =
-            trainStudent(context, *student, o, what, error);
+        const std::optional<TrainResult> trained = trainStudent(context, *student, o, what, error);
         if (!trained)
             return false;
 
@@ -349,7 +348,7 @@ private:
                 return false;
             TrainOptions co = *options;
             co.label = u"control student (no teacher)"_s;
-            if (!trainStudent(context, *control,  co,
+            if (!trainStudent(context, *control, co,
                               u"control student %1 on labels only"_s.arg(control->name()), error))
                 return false;
             controlVal = validationFigures(context, *control, error);
@@ -391,15 +390,15 @@ private:
                              {u"compression_ratio"_s, ratio},
                              {u"teacher_forwards"_s, double(teacherForwards)},
                              {u"teacher_forward_samples"_s, double(teacherSamples)}};
-            QString line = u"student %1 (%2 parameters) replaces teacher %3 (%4 parameters), "
-                           "%5x fewer; %6 teacher forward passes (%7 samples)"_s
-                               .arg(student->name())
-                               .arg(studentParams)
-                               .arg(teacher.name())
-                               .arg(teacherParams)
-                               .arg(ratio, 0, 'f', 2)
-                               .arg(teacherForwards)
-                               .arg(teacherSamples);
+            QString line =
+                u"student %1 (%2 parameters) replaces teacher %3 (%4 parameters), "
+                "%5x fewer; %6 teacher forward passes (%7 samples)"_s.arg(student->name())
+                    .arg(studentParams)
+                    .arg(teacher.name())
+                    .arg(teacherParams)
+                    .arg(ratio, 0, 'f', 2)
+                    .arg(teacherForwards)
+                    .arg(teacherSamples);
             if (kdVal && controlVal) {
                 data.insert(u"kd_val_accuracy"_s, kdVal->top1);
                 data.insert(u"control_val_accuracy"_s, controlVal->top1);
@@ -414,8 +413,8 @@ private:
             context.log(line, data);
         }
         if (context.feedback)
-            context.feedback->setProgress(1.0, u"distillation: student %1 ready"_s.arg(
-                                                   student->name()));
+            context.feedback->setProgress(1.0,
+                                          u"distillation: student %1 ready"_s.arg(student->name()));
         context.model = std::move(student); // evaluation and inference measure the student
         return true;
     }

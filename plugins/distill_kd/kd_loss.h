@@ -15,8 +15,7 @@ inline torch::Tensor softTargetLoss(const torch::Tensor &studentLogits,
 {
     const torch::Tensor logStudent = torch::log_softmax(studentLogits / temperature, 1);
     const torch::Tensor logTeacher =
-        torch::log_softmax(teacherLogits.detach().to(studentLogits.scalar_type()) / temperature,
-                           1);
+        torch::log_softmax(teacherLogits.detach().to(studentLogits.scalar_type()) / temperature, 1);
     return (logTeacher.exp() * (logTeacher - logStudent)).sum() /
            static_cast<double>(studentLogits.size(0));
 }

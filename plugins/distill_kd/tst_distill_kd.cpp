@@ -169,7 +169,8 @@ private Q_SLOTS:
         const torch::Tensor teacher =
             torch::tensor({3.0f, 1.0f, 0.0f, 0.0f, 0.0f, 2.0f}).reshape({2, 3});
         const torch::Tensor targets = torch::tensor({labels[0], labels[1]});
-        const torch::Tensor loss = plugins::kd::distillationLoss(student, teacher, targets, T, alpha);
+        const torch::Tensor loss =
+            plugins::kd::distillationLoss(student, teacher, targets, T, alpha);
         QCOMPARE(loss.dim(), 0);
         QVERIFY2(std::abs(loss.item<double>() - expected) < 1e-5,
                  qPrintable(u"%1 vs %2"_s.arg(loss.item<double>()).arg(expected)));
@@ -177,9 +178,10 @@ private Q_SLOTS:
                 1e-6);
 
         // alpha 0: plain cross-entropy; identical logits: no soft loss.
-        QVERIFY(std::abs(plugins::kd::distillationLoss(student, teacher, targets, T, 0.0)
-                             .item<double>() -
-                         ce) < 1e-6);
+        QVERIFY(
+            std::abs(
+                plugins::kd::distillationLoss(student, teacher, targets, T, 0.0).item<double>() -
+                ce) < 1e-6);
         QVERIFY(std::abs(plugins::kd::softTargetLoss(student, student, T).item<double>()) < 1e-7);
 
         // alpha 1: d loss / d s = T^2 x (1/T) x (p_s - p_t) / N = T (p_s - p_t) / N; the teacher
@@ -190,8 +192,8 @@ private Q_SLOTS:
         for (int i = 0; i < 2; ++i) {
             const std::vector<double> ps = softmax(s[i], T), pt = softmax(t[i], T);
             for (int k = 0; k < 3; ++k)
-                QVERIFY(std::abs(student.grad()[i][k].item<double>() -
-                                 T * (ps[k] - pt[k]) / 2.0) < 1e-6);
+                QVERIFY(std::abs(student.grad()[i][k].item<double>() - T * (ps[k] - pt[k]) / 2.0) <
+                        1e-6);
         }
     }
 
@@ -210,8 +212,7 @@ private Q_SLOTS:
         QVERIFY2(error.contains(u"student_zoo: unknown zoo model 'resnet99'"_s) &&
                      error.contains(u"lenet5"_s),
                  qPrintable(error));
-        QVERIFY(!m_registry->create(kId,
-                                    {{u"use_teacher"_s, false}, {u"train_control"_s, true}},
+        QVERIFY(!m_registry->create(kId, {{u"use_teacher"_s, false}, {u"train_control"_s, true}},
                                     &error));
         QVERIFY2(error.contains(u"train_control"_s) && error.contains(u"use_teacher"_s),
                  qPrintable(error));
@@ -293,8 +294,7 @@ private Q_SLOTS:
         TechniqueContext soft = context(&calls, nullptr, &rec);
         auto distill = create({{u"student_width"_s, 0.25}});
         QVERIFY2(distill->apply(soft, &error), qPrintable(error));
-        QVERIFY(!torch::allclose(a[0].second, soft.model->namedParameters()[0].second, 1e-5,
-                                 1e-6));
+        QVERIFY(!torch::allclose(a[0].second, soft.model->namedParameters()[0].second, 1e-5, 1e-6));
     }
 
     // teacher_outputs cached: one teacher pass over the training split, whatever the epochs, and
@@ -312,9 +312,8 @@ private Q_SLOTS:
         TeacherCalls calls;
         test::Recorded rec;
         TechniqueContext c = context(&calls, nullptr, &rec);
-        auto b = create({{u"student_width"_s, 0.25},
-                         {u"epochs"_s, 2},
-                         {u"teacher_outputs"_s, u"cached"_s}});
+        auto b = create(
+            {{u"student_width"_s, 0.25}, {u"epochs"_s, 2}, {u"teacher_outputs"_s, u"cached"_s}});
         QVERIFY2(b->apply(c, &error), qPrintable(error));
         QCOMPARE(calls.forwards, 4); // once over the 256 rows, in batches of 64
         QCOMPARE(calls.samples, int64_t(256));
@@ -458,7 +457,8 @@ private Q_SLOTS:
             return std::make_pair(p.exitCode(), out);
         };
         const QString db = m_dir.filePath(u"kd.sqlite"_s);
-        const auto run = cli({u"run"_s, u"--plan"_s, planFile, u"--db"_s, db, u"--no-disk-cache"_s});
+        const auto run =
+            cli({u"run"_s, u"--plan"_s, planFile, u"--db"_s, db, u"--no-disk-cache"_s});
         QVERIFY2(run.first == 0, qPrintable(run.second));
         QVERIFY2(run.second.contains(u"prepare:distill"_s) &&
                      run.second.contains(u"prepare:control"_s) &&
@@ -466,8 +466,10 @@ private Q_SLOTS:
                  qPrintable(run.second));
         const auto compare = cli({u"compare"_s, u"--db"_s, db, u"--json"_s});
         QVERIFY2(compare.first == 0, qPrintable(compare.second));
-        const QJsonArray variants =
-            QJsonDocument::fromJson(compare.second.toUtf8()).object().value(u"variants"_s).toArray();
+        const QJsonArray variants = QJsonDocument::fromJson(compare.second.toUtf8())
+                                        .object()
+                                        .value(u"variants"_s)
+                                        .toArray();
         QCOMPARE(variants.size(), 3);
         QMap<QString, QMap<QString, double>> means; // label -> figure id -> mean
         for (const QJsonValue &v : variants) {
