@@ -6,6 +6,8 @@
 #include <QString>
 #include <QStringList>
 
+class QCoreApplication;
+
 namespace jb::cli {
 
 /// Exit codes shared by every subcommand.
@@ -24,6 +26,9 @@ struct Command
     QString name;
     QString summary;
     int (*run)(const QStringList &args) = nullptr;
+    /// Creates the application object before anything else runs, for a command that needs more
+    /// than a QCoreApplication (e.g. a QApplication to draw charts); null = QCoreApplication.
+    QCoreApplication *(*createApplication)(int &argc, char **argv) = nullptr;
 };
 
 /// All subcommands, in registration order sorted by name.
@@ -35,6 +40,12 @@ struct CommandRegistrar
     CommandRegistrar(const char *name, const char *summary, int (*run)(const QStringList &))
     {
         registerCommand({QString::fromLatin1(name), QString::fromLatin1(summary), run});
+    }
+    CommandRegistrar(const char *name, const char *summary, int (*run)(const QStringList &),
+                     QCoreApplication *(*createApplication)(int &, char **))
+    {
+        registerCommand(
+            {QString::fromLatin1(name), QString::fromLatin1(summary), run, createApplication});
     }
 };
 
@@ -52,3 +63,7 @@ void printOut(const QString &text);
 /// Registers a subcommand from its cmd_<name>.cpp file.
 #define JB_CLI_COMMAND(id, name, summary, fn)                                                      \
     static const jb::cli::CommandRegistrar jbCliRegistrar_##id(name, summary, fn)
+
+/// Same, for a command whose application object comes from `createApp` (see Command).
+#define JB_CLI_COMMAND_WITH_APP(id, name, summary, fn, createApp)                                  \
+    static const jb::cli::CommandRegistrar jbCliRegistrar_##id(name, summary, fn, createApp)

@@ -6,6 +6,8 @@
 
 #include <QCoreApplication>
 
+#include <memory>
+
 using namespace jb::cli;
 
 static QString usage()
@@ -24,7 +26,13 @@ static QString usage()
 
 int main(int argc, char **argv)
 {
-    QCoreApplication app(argc, argv);
+    // A command may need more than a QCoreApplication (report draws charts): ask it first.
+    QCoreApplication *(*createApplication)(int &, char **) = nullptr;
+    for (const Command &c : commands())
+        if (argc > 1 && c.name == QLatin1String(argv[1]))
+            createApplication = c.createApplication;
+    const std::unique_ptr<QCoreApplication> app(
+        createApplication ? createApplication(argc, argv) : new QCoreApplication(argc, argv));
     QCoreApplication::setApplicationName(QStringLiteral("joulebench-cli"));
     QCoreApplication::setOrganizationName(QStringLiteral("JouleBench"));
     QCoreApplication::setApplicationVersion(QStringLiteral(JOULEBENCH_VERSION));

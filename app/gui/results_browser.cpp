@@ -3,14 +3,18 @@
 
 #include "chart_export.h"
 #include "comparison_charts.h"
+#include "report/report.h"
 
 #include <QApplication>
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
 #include <QTabWidget>
@@ -74,6 +78,8 @@ ResultsBrowser::ResultsBrowser(QWidget *parent) : QWidget(parent)
     m_align = new QComboBox;
     auto *copy = new QPushButton(tr("Copy table as CSV"));
     auto *save = new QPushButton(tr("Save chart…"));
+    auto *exportButton = new QPushButton(tr("Export report…"));
+    exportButton->setObjectName(QStringLiteral("exportReport"));
     controls->addWidget(new QLabel(tr("Domain")));
     controls->addWidget(m_domain);
     controls->addWidget(new QLabel(tr("Batch")));
@@ -86,6 +92,7 @@ ResultsBrowser::ResultsBrowser(QWidget *parent) : QWidget(parent)
     controls->addStretch(1);
     controls->addWidget(copy);
     controls->addWidget(save);
+    controls->addWidget(exportButton);
     rl->addLayout(controls);
     m_info = new QLabel;
     m_info->setWordWrap(true);
@@ -150,6 +157,34 @@ ResultsBrowser::ResultsBrowser(QWidget *parent) : QWidget(parent)
         if (QCustomPlot *p = currentPlot())
             ChartExport::saveWithDialog(this, p);
     });
+    connect(exportButton, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Export report"), QString(),
+            tr("HTML (*.html);;PDF (*.pdf);;Markdown, images beside it (*.md);;CSV, one row per "
+               "run and phase (*.csv)"));
+        if (path.isEmpty())
+            return;
+        QString error;
+        if (exportReport(path, &error))
+            Q_EMIT message(tr("Report written to %1.").arg(path));
+        else
+            QMessageBox::warning(this, tr("Export report"), error);
+    });
+}
+
+bool ResultsBrowser::exportReport(const QString &path, QString *error) const
+{
+    const auto format = report::formatFromName(QFileInfo(path).suffix());
+    if (!format) {
+        *error = tr("%1: unknown report format '%2'; use .html, .pdf, .md or .csv")
+                     .arg(path, QFileInfo(path).suffix());
+        return false;
+    }
+    if (m_experiment == 0) {
+        *error = tr("no experiment selected; select one in the tree first");
+        return false;
+    }
+    return report::writeReport(m_store, m_experiment, *format, path, error);
 }
 
 bool ResultsBrowser::openDatabase(const QString &path, QString *error)

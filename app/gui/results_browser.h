@@ -49,6 +49,9 @@ public:
     void showView(View view);
     /// The table of figures as CSV (what "Copy table as CSV" puts on the clipboard).
     QString tableCsv() const;
+    /// Writes the report of the shown experiment (app/report; format by the suffix: .html,
+    /// .pdf, .md, .csv), what "Export report…" does; false with *error.
+    bool exportReport(const QString &path, QString *error) const;
     QTreeWidget *tree() const { return m_tree; }
 
 Q_SIGNALS:

@@ -3,11 +3,11 @@
 
 #include "database/store.h"
 
-#include "gui/qcp.h"
+#include "report/qcp.h"
 
 #include <cmath>
 
-namespace jb::gui {
+namespace jb::report {
 
 namespace {
 
@@ -335,4 +335,4 @@ bool ComparisonCharts::refineOverlay(QCustomPlot *plot, const db::Store &store,
     return true;
 }
 
-} // namespace jb::gui
+} // namespace jb::report

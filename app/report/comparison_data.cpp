@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace jb::gui {
+namespace jb::report {
 
 namespace {
 
@@ -273,4 +273,4 @@ double spearman(const QList<double> &x, const QList<double> &y)
     return pearson(ranks(x.mid(0, n)), ranks(y.mid(0, n)));
 }
 
-} // namespace jb::gui
+} // namespace jb::report
