@@ -6,6 +6,7 @@
 // in as estimate runs beside the measured ones. Energy here is the estimate meter's.
 #include "database/store.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -248,6 +249,77 @@ private Q_SLOTS:
         QVERIFY2(rejected.err.contains(u"bad.csv, line 3, column 'duration': 'ten'"_s),
                  qPrintable(rejected.err));
         QVERIFY(!QFileInfo::exists(db(u"other.sqlite"_s))); // nothing was written
+    }
+
+    // scripts/slurm/joulebench-array.sbatch without Slurm: 'submit' against a fake sbatch
+    // (the array and the merge job with its dependency), then the three array tasks and the
+    // merge job run here as Slurm would start them.
+    void slurmScriptSubmitsShardsAndMerges()
+    {
+        const QString script = QDir::cleanPath(
+            QStringLiteral(JB_TEST_DATA_DIR "/../../scripts/slurm/joulebench-array.sbatch"));
+        QVERIFY(QFileInfo(script).isExecutable());
+        const QString bin = db(u"fake-bin"_s), out = db(u"slurm-out"_s);
+        QVERIFY(QDir().mkpath(bin));
+        QFile sbatch(bin + u"/sbatch"_s);
+        QVERIFY(sbatch.open(QIODevice::WriteOnly));
+        sbatch.write("#!/bin/bash\necho \"$*\" >> \"$(dirname \"$0\")/calls\"\n"
+                     "echo \"$((100 + $(wc -l < \"$(dirname \"$0\")/calls\")));cluster\"\n");
+        sbatch.close();
+        sbatch.setPermissions(sbatch.permissions() | QFileDevice::ExeOwner);
+
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(u"PATH"_s, bin + u':' + env.value(u"PATH"_s));
+        env.insert(u"JB_CLI"_s, QStringLiteral(JB_CLI_PATH));
+        env.insert(u"JOULEBENCH_PLUGIN_PATH"_s, QString());
+        env.insert(u"OMP_WAIT_POLICY"_s, u"PASSIVE"_s);
+        const auto bash = [&](const QStringList &args, const QProcessEnvironment &e) {
+            auto *p = new QProcess;
+            p->setProcessEnvironment(e);
+            p->start(u"bash"_s, QStringList{script} + args);
+            return p;
+        };
+        const Result submit =
+            finish(bash({u"submit"_s, m_plan, out, u"3"_s, u"--time=1:00:00"_s}, env));
+        QVERIFY2(submit.code == 0, qPrintable(submit.err));
+        QCOMPARE(submit.out.trimmed(), u"101 102"_s);
+        const QStringList calls =
+            QString::fromUtf8(readAll(bin + u"/calls"_s)).split(u'\n', Qt::SkipEmptyParts);
+        QCOMPARE(calls.size(), 2);
+        QVERIFY2(calls.at(0).contains(u"--array=0-2 --exclusive"_s), qPrintable(calls.at(0)));
+        QVERIFY(calls.at(0).endsWith(u"--time=1:00:00 "_s + script + u" task"_s));
+        QVERIFY2(calls.at(1).contains(u"--dependency=afterany:101"_s), qPrintable(calls.at(1)));
+        QVERIFY(calls.at(1).endsWith(u" merge"_s));
+
+        // What 'submit' exports to the jobs, then the jobs themselves.
+        env.insert(u"JB_PLAN"_s, m_plan);
+        env.insert(u"JB_OUT"_s, out);
+        env.insert(u"JB_SHARDS"_s, u"3"_s);
+        env.insert(u"JB_LAUNCHER"_s, u"none"_s);
+        env.insert(u"JB_MAX_LOAD"_s, u"1000"_s); // the shared test machine is never quiet
+        env.insert(u"JB_RUN_ARGS"_s, u"--meters estimate --no-disk-cache"_s);
+        QList<QProcess *> tasks;
+        for (int i = 0; i < 3; ++i) {
+            QProcessEnvironment e = env;
+            e.insert(u"SLURM_ARRAY_TASK_ID"_s, QString::number(i));
+            tasks << bash({u"task"_s}, e);
+        }
+        for (QProcess *t : tasks) {
+            const Result r = finish(t);
+            QVERIFY2(r.code == 0, qPrintable(r.err));
+        }
+        QVERIFY(readAll(out + u"/node-2.txt"_s).contains("task 2 of 3"));
+        const Result merge = finish(bash({u"merge"_s}, env));
+        QVERIFY2(merge.code == 0, qPrintable(merge.err));
+        QCOMPARE(configurations(out + u"/merged.sqlite"_s),
+                 configurations(db(u"merged.sqlite"_s)));
+        QVERIFY(readAll(out + u"/compare.txt"_s).contains("Experiment 1 'tiny-shards'"));
+
+        env.insert(u"JB_MAX_LOAD"_s, u"-1"_s); // any load is too much
+        env.insert(u"SLURM_ARRAY_TASK_ID"_s, u"0"_s);
+        const Result busy = finish(bash({u"task"_s}, env));
+        QCOMPARE(busy.code, 1);
+        QVERIFY2(busy.err.contains(u"is not quiet"_s), qPrintable(busy.err));
     }
 };
 
