@@ -11,6 +11,7 @@
 #include "engine/feedback.h"
 #include "engine/model.h"
 #include "engine/technique.h"
+#include "engine/torchscript_model.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -384,6 +385,32 @@ private Q_SLOTS:
         QVERIFY(!conv->checkSupported(*flat, c.backend, &error));
         QVERIFY2(error.contains(u"student_zoo"_s) && error.contains(u"image input"_s),
                  qPrintable(error));
+    }
+
+    // A real TorchScript teacher (tests/data/tiny_cnn.pt: 1x8x8 inputs, 3 classes): only its
+    // forward is used; the student comes from the zoo with the teacher's shape and classes.
+    void torchScriptTeacherWorks()
+    {
+        QString error;
+        std::unique_ptr<Model> teacher = TorchScriptModel::load(
+            QStringLiteral(JB_TEST_DATA_DIR) + u"/tiny_cnn.pt"_s, {1, 8, 8}, 3, &error);
+        QVERIFY2(teacher, qPrintable(error));
+        DatasetSplits data = test::syntheticSplits(128, {1, 8, 8});
+        for (Dataset *d : {&data.train, &data.validation, &data.test}) {
+            d->targets = d->targets.remainder(3);
+            d->numClasses = 3;
+        }
+        test::Recorded rec;
+        TechniqueContext c = test::recordingContext(std::move(teacher), &data, nullptr, &rec);
+        auto technique = create({{u"student_zoo"_s, u"mlp"_s}, {u"student_width"_s, 0.25}});
+        QVERIFY(technique);
+        QVERIFY2(technique->checkSupported(*c.model, c.backend, &error), qPrintable(error));
+        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QCOMPARE(c.model->kind(), Model::Kind::Spec);
+        QCOMPARE(c.model->name(), u"mlp-x0.25"_s);
+        QCOMPARE(c.model->numClasses(), int64_t(3));
+        QCOMPARE(rec.metrics.at(u"teacher_forwards"_s), 2.0); // 128 rows, batches of 64
+        QCOMPARE(rec.metrics.at(u"teacher_params"_s), 243.0);
     }
 
     void epochsMustComeFromSomewhere()
