@@ -95,9 +95,10 @@ QStringList exportRow(const ExperimentDump &dump, const RunDump &d,
                                 .value(u"codecarbon"_s)
                                 .toObject(); // the row of an imported CodeCarbon run
     double duration = 0;
-    double part[4] = {0, 0, 0, 0};
-    bool has[4] = {false, false, false, false};
-    QSet<ValueKind> kinds;
+    // Per part, measured [0] and estimated [1] energy apart: a part with a measured domain
+    // ignores estimates of the same hardware (e.g. --meters rapl,estimate), never sums them.
+    double sum[4][2] = {};
+    bool seen[4][2] = {};
     QStringList names;
     int gpus = 0;
     for (const RunDomain &dom : d.domains)
@@ -109,14 +110,23 @@ QStringList exportRow(const ExperimentDump &dump, const RunDump &d,
             const Part pt = partOf(e.domain);
             if (pt == Part::Other)
                 continue;
-            const int i = int(pt);
             const double j = o.netEnergy ? e.netJ : e.grossJ;
             if (!std::isfinite(j))
                 continue;
-            part[i] += j;
-            has[i] = true;
-            kinds.insert(e.kind);
+            const int k = e.kind == ValueKind::Measured ? 0 : 1;
+            sum[int(pt)][k] += j;
+            seen[int(pt)][k] = true;
         }
+    }
+    double part[4] = {0, 0, 0, 0};
+    bool has[4] = {false, false, false, false};
+    QSet<ValueKind> kinds;
+    for (int i = 0; i < 4; ++i) {
+        const int k = seen[i][0] ? 0 : 1;
+        has[i] = seen[i][k];
+        part[i] = sum[i][k];
+        if (has[i])
+            kinds.insert(k == 0 ? ValueKind::Measured : ValueKind::Estimate);
     }
     double total = NoValue;
     if (has[int(Part::Total)])

@@ -339,6 +339,30 @@ private Q_SLOTS:
         QVERIFY2(error.contains(u"carbon intensity"_s), qPrintable(error));
     }
 
+    void codecarbonNeverSumsEstimatesWithMeasurements()
+    {
+        ExperimentDump dump;
+        dump.experiment = {1, u"e"_s, "{}", u"h"_s, u"2026-01-01T00:00:00.000Z"_s};
+        RunDump d;
+        d.run.id = 1;
+        d.run.status = RunStatus::Completed;
+        d.run.ended = u"2026-01-01T00:01:00.000Z"_s;
+        d.phases.append({0, u"inference:b1"_s, 0, 0, 2.0,
+                         {{u"package-0"_s, 10, 8, ValueKind::Measured, 5},
+                          {u"estimate:cpu"_s, 99, 90, ValueKind::Estimate, 49.5},
+                          {u"dram"_s, 4, 3, ValueKind::Estimate, 2}}});
+        dump.runs.append(d);
+        QString error;
+        const auto csv = codecarbon::exportCsv(dump, {}, &error);
+        QVERIFY2(csv, qPrintable(error));
+        const QHash<QString, QString> r = csvRow(*csv, 0, &error);
+        QCOMPARE(r.value(u"cpu_energy"_s).toDouble(), 10 / 3.6e6); // the estimate is ignored
+        QCOMPARE(r.value(u"ram_energy"_s).toDouble(), 4 / 3.6e6);
+        QCOMPARE(r.value(u"energy_consumed"_s).toDouble(), 14 / 3.6e6);
+        QCOMPARE(r.value(u"joulebench_energy_kind"_s), u"mixed"_s);
+        QCOMPARE(r.value(u"timestamp"_s), u"2026-01-01T00:01:00"_s);
+    }
+
     void codecarbonImportAndRoundTrip()
     {
         QString error;
