@@ -106,7 +106,8 @@ TechniqueContext contextFor(std::unique_ptr<Model> model, const NamedTensors &in
     c.model = std::move(model);
     c.initialState = initial;
     c.data = &data;
-    c.training.epochs = 1;
+    // Two short epochs (98 samples): enough for schedules that act "after epoch 1" (growing).
+    c.training.epochs = 2;
     c.training.batchSize = 32;
     c.training.seed = 1;
     c.seed = 1;
@@ -213,7 +214,7 @@ void runOnTinyModel(TechniqueRegistry &registry, const QString &id, const QJsonO
             if (!technique->train(context, &error)) {
                 report.fail(u"train"_s, error,
                             u"trainsModel() is true, so train() must train context.model "
-                            "(1 epoch here) and return true"_s);
+                            "(context.training: 2 epochs here) and return true"_s);
                 return;
             }
             if (!context.model) {
@@ -221,13 +222,14 @@ void runOnTinyModel(TechniqueRegistry &registry, const QString &id, const QJsonO
                             u"leave the trained model in context.model"_s);
                 return;
             }
-            report.pass(u"train"_s, u"%1 ms (1 epoch, batch 32)"_s.arg(timer.elapsed()));
+            report.pass(u"train"_s, u"%1 ms (2 epochs, batch 32)"_s.arg(timer.elapsed()));
         }
         timer.start();
         if (!technique->apply(context, &error)) {
             report.fail(u"apply"_s, error,
                         u"apply() must transform context.model and return true; return false "
-                        "only with a message naming the problem and its fix"_s);
+                        "only with a message naming the problem and its fix (when the technique "
+                        "needs layers the %1 lacks, check it with --model lenet5)"_s.arg(zooName));
             return;
         }
     } catch (const std::exception &e) {
@@ -424,7 +426,7 @@ int runPluginsCheck(const QStringList &args)
             continue;
         const bool perms = r.reason == PluginRejection::InsecurePermissions;
         report.fail(u"registry"_s, u"[%1] %2"_s.arg(pluginRejectionName(r.reason), r.message),
-                    perms ? u"chmod go-w the file and its folder"_s
+                    perms ? u"chmod go-w the file and its folder, or check it in a folder of your own"_s
                     : r.reason == PluginRejection::DuplicateId
                         ? u"another plugin in the folder has the same id; give this one a new "
                           "\"id\" or check it in a folder of its own"_s

@@ -100,7 +100,7 @@ QString examplePlanFor(const QString &id)
     return uR"({
     "version": 1,
     "name": "%1-example",
-    "description": "The plugin %1 with its default parameters next to the baseline, on a Fashion-MNIST subset: a quick first run (a minute or two on 2 cores). Made by joulebench-cli plugins new.",
+    "description": "The plugin %1 with its default parameters next to the baseline, on a Fashion-MNIST subset: a first run of a few seconds, too short for meaningful energy figures (its phases are flagged short-phase); raise trainLimit, epochs and inference batches for real measurements. Made by joulebench-cli plugins new.",
     "dataset": { "name": "fashion-mnist", "trainLimit": 2000, "testLimit": 500 },
     "model": { "zoo": "mlp" },
     "training": { "epochs": 1, "batchSize": 64 },
