@@ -7,6 +7,7 @@
 #include "store.h"
 
 #include <QFileInfo>
+#include <QHash>
 #include <QUrl>
 
 namespace jb::db {
@@ -186,6 +187,10 @@ std::optional<MergeCounts> Store::mergeFrom(const QString &inPath, QString *erro
     if (!txn.begin(what, error))
         return std::nullopt;
 
+    // Run ids of the input -> ids in OUT (copied runs and the copies kept instead of a
+    // duplicate), to renumber "reused_from_run" metrics, which name a run by id.
+    QHash<qint64, qint64> idInOut;
+    QList<qint64> copiedRuns;
     for (qsizetype ei = 0; ei < experiments.size(); ++ei) {
         const ExperimentRecord &e = experiments[ei];
         qint64 dstExperiment = 0;
@@ -274,6 +279,10 @@ std::optional<MergeCounts> Store::mergeFrom(const QString &inPath, QString *erro
                         keep = true;
                 if (keep) {
                     ++counts.runsSkippedDuplicate;
+                    idInOut.insert(r.id, existing.first().first);
+                    for (const auto &[id, st] : std::as_const(existing))
+                        if (st == QLatin1String("completed"))
+                            idInOut.insert(r.id, id);
                     continue;
                 }
                 for (const auto &[id, st] : std::as_const(existing))
@@ -286,6 +295,42 @@ std::optional<MergeCounts> Store::mergeFrom(const QString &inPath, QString *erro
                 ++counts.runsAdded;
             }
             if (!copyRun(r.id, dstExperiment, status, errorText, &counts, error))
+                return std::nullopt;
+            qint64 newId = 0;
+            if (!m_conn.queryInt(QStringLiteral("SELECT MAX(id) FROM main.run"), what, &newId,
+                                 error))
+                return std::nullopt;
+            idInOut.insert(r.id, newId);
+            copiedRuns.append(newId);
+        }
+    }
+    for (const qint64 run : std::as_const(copiedRuns)) {
+        QSqlQuery q = m_conn.query();
+        if (!m_conn.prepare(q,
+                            QStringLiteral("SELECT phase, value FROM main.metric WHERE run_id = ? "
+                                           "AND name = 'reused_from_run'"),
+                            what, error))
+            return std::nullopt;
+        q.addBindValue(run);
+        if (!m_conn.exec(q, what, error))
+            return std::nullopt;
+        QList<QPair<QString, qint64>> renumber;
+        while (q.next()) {
+            const qint64 source = q.value(1).toLongLong();
+            if (idInOut.contains(source) && idInOut.value(source) != source)
+                renumber.append({q.value(0).toString(), idInOut.value(source)});
+        }
+        for (const auto &[phase, target] : std::as_const(renumber)) {
+            QSqlQuery u = m_conn.query();
+            if (!m_conn.prepare(u,
+                                QStringLiteral("UPDATE main.metric SET value = ? WHERE run_id = ? "
+                                               "AND phase = ? AND name = 'reused_from_run'"),
+                                what, error))
+                return std::nullopt;
+            u.addBindValue(double(target));
+            u.addBindValue(run);
+            u.addBindValue(phase);
+            if (!m_conn.exec(u, what, error))
                 return std::nullopt;
         }
     }

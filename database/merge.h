@@ -17,7 +17,8 @@ namespace jb::db {
 /// run replaces an unfinished copy (failed, cancelled, interrupted). Runs still running
 /// with a live owner on this host are skipped (merge again when they end); runs found
 /// running with a dead or unknown owner (another host) are copied as interrupted. Samples
-/// are copied chunk by chunk, aggregates as stored. Each input is merged in one transaction.
+/// are copied chunk by chunk, aggregates as stored. A copied run's "reused_from_run" metric
+/// (a run id) is renumbered to that run's id in OUT. Each input is merged in one transaction.
 ///
 /// Threads: opens its own connections on the calling thread. Returns the summed counts.
 std::optional<MergeCounts> mergeDatabases(const QString &outPath, const QStringList &inPaths,

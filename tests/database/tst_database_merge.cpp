@@ -221,6 +221,42 @@ private Q_SLOTS:
                  50);
     }
 
+    void reusedFromRunIsRenumbered()
+    {
+        const QString a = makeShard(QStringLiteral("reuse-a.sqlite"),
+                                    {{QStringLiteral("base"), 0, RunStatus::Completed, 10},
+                                     {QStringLiteral("base"), 1, RunStatus::Completed, 10}},
+                                    QStringLiteral("plan-R"));
+        const QString b = makeShard(QStringLiteral("reuse-b.sqlite"),
+                                    {{QStringLiteral("other"), 0, RunStatus::Completed, 10}},
+                                    QStringLiteral("plan-R"));
+        QString error;
+        {
+            Store s;
+            QVERIFY(s.open(a, Store::OpenMode::ReadWrite, &error));
+            QVERIFY(s.setMetric(2, QStringLiteral("train"), QStringLiteral("reused_from_run"), 1,
+                                {}, ValueKind::Computed, &error));
+        }
+        // b first: a's runs 1 and 2 become 2 and 3 in OUT.
+        QVERIFY2(mergeDatabases(path(QStringLiteral("reuse-out.sqlite")), {b, a}, &error),
+                 qPrintable(error));
+        RawDb out(path(QStringLiteral("reuse-out.sqlite")));
+        QCOMPARE(out.value(QStringLiteral("SELECT config_key || '#' || repetition FROM run "
+                                          "WHERE id = 2"))
+                     .toString(),
+                 QStringLiteral("base#0"));
+        QCOMPARE(out.value(QStringLiteral("SELECT value FROM metric WHERE run_id = 3 AND name = "
+                                          "'reused_from_run'"))
+                     .toDouble(),
+                 2.0);
+        // Merged again: the duplicate is skipped, the stored number stays right.
+        QVERIFY(mergeDatabases(path(QStringLiteral("reuse-out.sqlite")), {a}, &error));
+        QCOMPARE(out.value(QStringLiteral("SELECT value FROM metric WHERE run_id = 3 AND name = "
+                                          "'reused_from_run'"))
+                     .toDouble(),
+                 2.0);
+    }
+
     void badInputsGiveClearErrors()
     {
         const QString a =
