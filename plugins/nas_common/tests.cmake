@@ -16,3 +16,11 @@ target_compile_definitions(tst_nas_plugins PRIVATE
     JB_NAS_RANDOM_FILE="$<TARGET_FILE:jb_technique_nas_random>"
     JB_NAS_EVOLUTION_FILE="$<TARGET_FILE:jb_technique_nas_evolution>")
 add_dependencies(tst_nas_plugins jb_technique_nas_random jb_technique_nas_evolution)
+
+# `joulebench-cli plugins check` on each plugin (metadata, schema, a run on a tiny model), as
+# joulebench_add_technique_plugin_test() adds for single-file plugin tests.
+foreach(_nas nas_random nas_evolution)
+    add_test(NAME tst_${_nas}_check
+             COMMAND joulebench-cli plugins check $<TARGET_FILE:jb_technique_${_nas}>)
+    set_tests_properties(tst_${_nas}_check PROPERTIES TIMEOUT 120 LABELS plugins)
+endforeach()
