@@ -166,6 +166,37 @@ public:
             m_error = message;
     }
 
+    // The reader's side of the field lists below (visitEvent()): each reads one required field
+    // into the member of its type.
+    void field(const QString &key, QString &v) { v = string(key); }
+    void field(const QString &key, double &v) { v = real(key); }
+    void field(const QString &key, qint64 &v) { v = integer(key); }
+    void field(const QString &key, int &v) { v = smallInt(key); }
+    void field(const QString &key, bool &v) { v = boolean(key); }
+    void field(const QString &key, QStringList &v) { v = strings(key); }
+    void field(const QString &key, MeterKind &v) { v = kind(key); }
+    // A run id that only some lines carry (log): 0 when absent.
+    void optionalId(const QString &key, qint64 &v) { v = integer(key, false); }
+    // A member the line does not carry (a sample's net energy): NaN.
+    void absent(double &v) { v = kNaN; }
+    // Checks a phase event's state; true for "end" (whose line carries the phase's figures).
+    bool phaseEnded(const QString &state)
+    {
+        if (ok() && state != u"begin"_s && state != u"end"_s)
+            fail(u"%1state: \"%2\" is not a phase state, expected \"begin\" or \"end\""_s.arg(
+                m_prefix, state.left(40)));
+        return ok() && state == u"end"_s;
+    }
+    // Reads each object of the required array `key` into a new item with visit(Fields &, T &).
+    template <typename T, typename F> void list(const QString &key, QList<T> &items, F visit)
+    {
+        objects(key, true, [&](Fields &item) {
+            T value;
+            visit(item, value);
+            items.append(value);
+        });
+    }
+
 private:
     void missing(const QString &key, bool required, const QString &expected)
     {
@@ -182,42 +213,154 @@ private:
     QString m_error;
 };
 
-QJsonArray energyArray(const QList<EventEnergy> &energy, bool sample)
+// The writer's side of the field lists below: the same calls as Fields, writing into a JSON
+// object (runEventToJson()).
+class FieldWriter
 {
-    QJsonArray a;
-    for (const EventEnergy &e : energy) {
-        QJsonObject o{{u"domain"_s, e.domain},
-                      {u"kind"_s, meterKindName(e.kind)},
-                      {u"power_w"_s, number(e.powerW)}};
-        if (sample) {
-            o.insert(u"energy_j"_s, number(e.grossJ));
-        } else {
-            o.insert(u"gross_j"_s, number(e.grossJ));
-            o.insert(u"net_j"_s, number(e.netJ));
-        }
-        a.append(o);
+public:
+    explicit FieldWriter(QJsonObject &o) : m_o(o) {}
+
+    void field(const QString &key, const QString &v) { m_o.insert(key, v); }
+    void field(const QString &key, double v) { m_o.insert(key, number(v)); }
+    void field(const QString &key, qint64 v) { m_o.insert(key, v); }
+    void field(const QString &key, int v) { m_o.insert(key, v); }
+    void field(const QString &key, bool v) { m_o.insert(key, v); }
+    void field(const QString &key, const QStringList &v)
+    {
+        m_o.insert(key, QJsonArray::fromStringList(v));
     }
-    return a;
+    void field(const QString &key, MeterKind v) { m_o.insert(key, meterKindName(v)); }
+    void optionalId(const QString &key, qint64 v)
+    {
+        if (v != 0)
+            m_o.insert(key, v);
+    }
+    void absent(double) {}
+    bool phaseEnded(const QString &state) const { return state == u"end"_s; }
+    template <typename T, typename F> void list(const QString &key, const QList<T> &items, F visit)
+    {
+        QJsonArray a;
+        for (const T &value : items) {
+            QJsonObject o;
+            FieldWriter item(o);
+            visit(item, value);
+            a.append(o);
+        }
+        m_o.insert(key, a);
+    }
+
+private:
+    QJsonObject &m_o;
+};
+
+// The fields of each line, in the order the parser checks them (its first problem is the one
+// reported). runEventToJson() visits them with a FieldWriter and a const event, parseRunEvent()
+// with Fields, so the writer and the reader cannot drift apart.
+template <typename V, typename D> void visitDomain(V &v, D &d)
+{
+    v.field(u"meter"_s, d.meter);
+    v.field(u"domain"_s, d.domain);
+    v.field(u"kind"_s, d.kind);
+    v.field(u"method"_s, d.method);
+    v.field(u"part_of"_s, d.partOf);
 }
 
-QList<EventEnergy> readEnergy(Fields &f, bool sample)
+// `sample`: cumulative energy only ("energy_j"); otherwise a phase's gross and net energy.
+template <typename V, typename E> void visitEnergy(V &v, E &x, bool sample)
 {
-    QList<EventEnergy> out;
-    f.objects(u"energy"_s, true, [&](Fields &item) {
-        EventEnergy e;
-        e.domain = item.string(u"domain"_s);
-        e.kind = item.kind(u"kind"_s);
-        e.powerW = item.real(u"power_w"_s);
-        if (sample) {
-            e.grossJ = item.real(u"energy_j"_s);
-            e.netJ = kNaN;
-        } else {
-            e.grossJ = item.real(u"gross_j"_s);
-            e.netJ = item.real(u"net_j"_s);
+    v.field(u"domain"_s, x.domain);
+    v.field(u"kind"_s, x.kind);
+    v.field(u"power_w"_s, x.powerW);
+    if (sample) {
+        v.field(u"energy_j"_s, x.grossJ);
+        v.absent(x.netJ);
+    } else {
+        v.field(u"gross_j"_s, x.grossJ);
+        v.field(u"net_j"_s, x.netJ);
+    }
+}
+
+template <typename V, typename E> void visitEnergyList(V &v, E &e, bool sample)
+{
+    v.list(u"energy"_s, e.energy, [sample](auto &item, auto &x) { visitEnergy(item, x, sample); });
+}
+
+// Every field but "event" (the type, read first to choose the fields).
+template <typename V, typename E> void visitEvent(V &v, E &e)
+{
+    v.field(u"t"_s, e.t);
+    switch (e.type) {
+    case RunEventType::ExperimentStarted:
+        v.field(u"experiment"_s, e.experimentId);
+        v.field(u"name"_s, e.name);
+        v.field(u"plan_hash"_s, e.planHash);
+        v.field(u"database"_s, e.database);
+        v.field(u"shard"_s, e.shard);
+        v.field(u"resumed"_s, e.resumed);
+        v.field(u"runs_total"_s, e.runsTotal);
+        v.field(u"runs_to_run"_s, e.runsToRun);
+        v.field(u"runs_skipped"_s, e.runsSkipped);
+        v.field(u"estimate_only"_s, e.estimateOnly);
+        v.list(u"domains"_s, e.domains, [](auto &item, auto &d) { visitDomain(item, d); });
+        v.field(u"warnings"_s, e.warnings);
+        break;
+    case RunEventType::RunStarted:
+        v.field(u"experiment"_s, e.experimentId);
+        v.field(u"run"_s, e.runId);
+        v.field(u"position"_s, e.position);
+        v.field(u"runs_to_run"_s, e.runsToRun);
+        v.field(u"grid_index"_s, e.gridIndex);
+        v.field(u"variant"_s, e.variant);
+        v.field(u"backend"_s, e.backend);
+        v.field(u"repetition"_s, e.repetition);
+        v.field(u"config_key"_s, e.configKey);
+        v.field(u"baseline"_s, e.baseline);
+        break;
+    case RunEventType::Phase:
+        v.field(u"run"_s, e.runId);
+        v.field(u"phase"_s, e.phase);
+        v.field(u"state"_s, e.state);
+        v.field(u"run_t"_s, e.runT);
+        if (v.phaseEnded(e.state)) {
+            v.field(u"duration_s"_s, e.durationS);
+            v.field(u"reused"_s, e.reused);
+            visitEnergyList(v, e, false);
         }
-        out.append(e);
-    });
-    return out;
+        break;
+    case RunEventType::Sample:
+        v.field(u"run"_s, e.runId);
+        v.field(u"run_t"_s, e.runT);
+        visitEnergyList(v, e, true);
+        break;
+    case RunEventType::Progress:
+        v.field(u"run"_s, e.runId);
+        v.field(u"phase"_s, e.phase);
+        v.field(u"fraction"_s, e.fraction);
+        v.field(u"overall"_s, e.overall);
+        v.field(u"what"_s, e.what);
+        break;
+    case RunEventType::Log:
+        v.field(u"level"_s, e.level);
+        v.field(u"message"_s, e.message);
+        v.optionalId(u"run"_s, e.runId);
+        break;
+    case RunEventType::RunFinished:
+        v.field(u"run"_s, e.runId);
+        v.field(u"status"_s, e.status);
+        v.field(u"flags"_s, e.flags);
+        v.field(u"error"_s, e.error);
+        v.field(u"duration_s"_s, e.durationS);
+        break;
+    case RunEventType::ExperimentFinished:
+        v.field(u"experiment"_s, e.experimentId);
+        v.field(u"status"_s, e.status);
+        v.field(u"completed"_s, e.completed);
+        v.field(u"failed"_s, e.failed);
+        v.field(u"cancelled"_s, e.cancelled);
+        v.field(u"runs_skipped"_s, e.runsSkipped);
+        v.field(u"duration_s"_s, e.durationS);
+        break;
+    }
 }
 
 } // namespace
@@ -252,88 +395,9 @@ std::optional<RunEventType> runEventTypeFromName(QStringView name)
 
 QByteArray runEventToJson(const RunEvent &e)
 {
-    QJsonObject o{{u"event"_s, runEventTypeName(e.type)}, {u"t"_s, number(e.t)}};
-    switch (e.type) {
-    case RunEventType::ExperimentStarted: {
-        QJsonArray domains;
-        for (const EventDomain &d : e.domains)
-            domains.append(QJsonObject{{u"meter"_s, d.meter},
-                                       {u"domain"_s, d.domain},
-                                       {u"kind"_s, meterKindName(d.kind)},
-                                       {u"method"_s, d.method},
-                                       {u"part_of"_s, d.partOf}});
-        o.insert(u"experiment"_s, e.experimentId);
-        o.insert(u"name"_s, e.name);
-        o.insert(u"plan_hash"_s, e.planHash);
-        o.insert(u"database"_s, e.database);
-        o.insert(u"shard"_s, e.shard);
-        o.insert(u"resumed"_s, e.resumed);
-        o.insert(u"runs_total"_s, e.runsTotal);
-        o.insert(u"runs_to_run"_s, e.runsToRun);
-        o.insert(u"runs_skipped"_s, e.runsSkipped);
-        o.insert(u"estimate_only"_s, e.estimateOnly);
-        o.insert(u"domains"_s, domains);
-        o.insert(u"warnings"_s, QJsonArray::fromStringList(e.warnings));
-        break;
-    }
-    case RunEventType::RunStarted:
-        o.insert(u"experiment"_s, e.experimentId);
-        o.insert(u"run"_s, e.runId);
-        o.insert(u"position"_s, e.position);
-        o.insert(u"runs_to_run"_s, e.runsToRun);
-        o.insert(u"grid_index"_s, e.gridIndex);
-        o.insert(u"variant"_s, e.variant);
-        o.insert(u"backend"_s, e.backend);
-        o.insert(u"repetition"_s, e.repetition);
-        o.insert(u"config_key"_s, e.configKey);
-        o.insert(u"baseline"_s, e.baseline);
-        break;
-    case RunEventType::Phase:
-        o.insert(u"run"_s, e.runId);
-        o.insert(u"phase"_s, e.phase);
-        o.insert(u"state"_s, e.state);
-        o.insert(u"run_t"_s, number(e.runT));
-        if (e.state == u"end"_s) {
-            o.insert(u"duration_s"_s, number(e.durationS));
-            o.insert(u"reused"_s, e.reused);
-            o.insert(u"energy"_s, energyArray(e.energy, false));
-        }
-        break;
-    case RunEventType::Sample:
-        o.insert(u"run"_s, e.runId);
-        o.insert(u"run_t"_s, number(e.runT));
-        o.insert(u"energy"_s, energyArray(e.energy, true));
-        break;
-    case RunEventType::Progress:
-        o.insert(u"run"_s, e.runId);
-        o.insert(u"phase"_s, e.phase);
-        o.insert(u"fraction"_s, number(e.fraction));
-        o.insert(u"overall"_s, number(e.overall));
-        o.insert(u"what"_s, e.what);
-        break;
-    case RunEventType::Log:
-        o.insert(u"level"_s, e.level);
-        o.insert(u"message"_s, e.message);
-        if (e.runId != 0)
-            o.insert(u"run"_s, e.runId);
-        break;
-    case RunEventType::RunFinished:
-        o.insert(u"run"_s, e.runId);
-        o.insert(u"status"_s, e.status);
-        o.insert(u"flags"_s, QJsonArray::fromStringList(e.flags));
-        o.insert(u"error"_s, e.error);
-        o.insert(u"duration_s"_s, number(e.durationS));
-        break;
-    case RunEventType::ExperimentFinished:
-        o.insert(u"experiment"_s, e.experimentId);
-        o.insert(u"status"_s, e.status);
-        o.insert(u"completed"_s, e.completed);
-        o.insert(u"failed"_s, e.failed);
-        o.insert(u"cancelled"_s, e.cancelled);
-        o.insert(u"runs_skipped"_s, e.runsSkipped);
-        o.insert(u"duration_s"_s, number(e.durationS));
-        break;
-    }
+    QJsonObject o{{u"event"_s, runEventTypeName(e.type)}};
+    FieldWriter writer(o);
+    visitEvent(writer, e);
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
 }
 
@@ -369,90 +433,7 @@ std::optional<RunEvent> parseRunEvent(QByteArrayView line, QString *error)
 
     RunEvent e;
     e.type = *type;
-    e.t = f.real(u"t"_s);
-    switch (e.type) {
-    case RunEventType::ExperimentStarted:
-        e.experimentId = f.integer(u"experiment"_s);
-        e.name = f.string(u"name"_s);
-        e.planHash = f.string(u"plan_hash"_s);
-        e.database = f.string(u"database"_s);
-        e.shard = f.string(u"shard"_s);
-        e.resumed = f.boolean(u"resumed"_s);
-        e.runsTotal = f.smallInt(u"runs_total"_s);
-        e.runsToRun = f.smallInt(u"runs_to_run"_s);
-        e.runsSkipped = f.smallInt(u"runs_skipped"_s);
-        e.estimateOnly = f.boolean(u"estimate_only"_s);
-        f.objects(u"domains"_s, true, [&](Fields &item) {
-            EventDomain d;
-            d.meter = item.string(u"meter"_s);
-            d.domain = item.string(u"domain"_s);
-            d.kind = item.kind(u"kind"_s);
-            d.method = item.string(u"method"_s);
-            d.partOf = item.string(u"part_of"_s);
-            e.domains.append(d);
-        });
-        e.warnings = f.strings(u"warnings"_s);
-        break;
-    case RunEventType::RunStarted:
-        e.experimentId = f.integer(u"experiment"_s);
-        e.runId = f.integer(u"run"_s);
-        e.position = f.smallInt(u"position"_s);
-        e.runsToRun = f.smallInt(u"runs_to_run"_s);
-        e.gridIndex = f.smallInt(u"grid_index"_s);
-        e.variant = f.string(u"variant"_s);
-        e.backend = f.string(u"backend"_s);
-        e.repetition = f.smallInt(u"repetition"_s);
-        e.configKey = f.string(u"config_key"_s);
-        e.baseline = f.boolean(u"baseline"_s);
-        break;
-    case RunEventType::Phase:
-        e.runId = f.integer(u"run"_s);
-        e.phase = f.string(u"phase"_s);
-        e.state = f.string(u"state"_s);
-        e.runT = f.real(u"run_t"_s);
-        if (f.ok() && e.state != u"begin"_s && e.state != u"end"_s)
-            f.fail(u"state: \"%1\" is not a phase state, expected \"begin\" or \"end\""_s.arg(
-                e.state.left(40)));
-        if (f.ok() && e.state == u"end"_s) {
-            e.durationS = f.real(u"duration_s"_s);
-            e.reused = f.boolean(u"reused"_s);
-            e.energy = readEnergy(f, false);
-        }
-        break;
-    case RunEventType::Sample:
-        e.runId = f.integer(u"run"_s);
-        e.runT = f.real(u"run_t"_s);
-        e.energy = readEnergy(f, true);
-        break;
-    case RunEventType::Progress:
-        e.runId = f.integer(u"run"_s);
-        e.phase = f.string(u"phase"_s);
-        e.fraction = f.real(u"fraction"_s);
-        e.overall = f.real(u"overall"_s);
-        e.what = f.string(u"what"_s);
-        break;
-    case RunEventType::Log:
-        e.level = f.string(u"level"_s);
-        e.message = f.string(u"message"_s);
-        e.runId = f.integer(u"run"_s, false);
-        break;
-    case RunEventType::RunFinished:
-        e.runId = f.integer(u"run"_s);
-        e.status = f.string(u"status"_s);
-        e.flags = f.strings(u"flags"_s);
-        e.error = f.string(u"error"_s);
-        e.durationS = f.real(u"duration_s"_s);
-        break;
-    case RunEventType::ExperimentFinished:
-        e.experimentId = f.integer(u"experiment"_s);
-        e.status = f.string(u"status"_s);
-        e.completed = f.smallInt(u"completed"_s);
-        e.failed = f.smallInt(u"failed"_s);
-        e.cancelled = f.smallInt(u"cancelled"_s);
-        e.runsSkipped = f.smallInt(u"runs_skipped"_s);
-        e.durationS = f.real(u"duration_s"_s);
-        break;
-    }
+    visitEvent(f, e);
     if (!f.ok())
         return fail(u"%1 event: %2"_s.arg(name, f.error()));
     return e;
