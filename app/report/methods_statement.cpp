@@ -198,6 +198,19 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
                            : u"; achieved rate not recorded)"_s;
     meterText += u" and at every phase boundary; the energy of a phase is the difference of the "
                  "cumulative counters between its bracketing reads, not an integral of samples."_s;
+    const QStringList warnings = distinct(c, [](const QJsonObject &env) {
+        QStringList w;
+        for (const QJsonValue &v : env.value(u"meterWarnings"_s).toArray())
+            w.append(v.toString());
+        return w.join(u" "_s);
+    });
+    QStringList nonEmpty;
+    for (const QString &w : warnings)
+        if (!w.isEmpty())
+            nonEmpty.append(w);
+    if (!nonEmpty.isEmpty())
+        meterText += u" Meter warnings recorded when the meters were chosen: %1"_s.arg(
+            nonEmpty.join(u" | "_s));
     out.append(meterText);
 
     // Idle baseline.

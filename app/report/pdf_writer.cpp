@@ -51,7 +51,11 @@ bool writePdf(const Document &doc, const QString &path, const QString &creationD
         buffer.open(QIODevice::WriteOnly);
         QPdfWriter writer(&buffer);
         writer.setPageSize(QPageSize(QPageSize::A4));
-        writer.setPageMargins(QMarginsF(15, 15, 15, 15), QPageLayout::Millimeter);
+        // QTextDocument::print() adds 2 cm margins of its own (and the page numbers).
+        writer.setPageMargins(QMarginsF(0, 0, 0, 0), QPageLayout::Millimeter);
+        // Lay out at 96 dpi, as the HTML's pixel sizes (1 px borders, image widths) assume;
+        // the chart images keep their own resolution.
+        writer.setResolution(96);
         writer.setTitle(doc.title);
         writer.setCreator(u"JouleBench %1"_s.arg(QStringLiteral(JOULEBENCH_VERSION)));
         QTextDocument text;

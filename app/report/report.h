@@ -34,8 +34,8 @@ struct Options
     /// Bootstrap resamples of the tables' CIs (the same default as `compare`).
     int resamples = stats::kDefaultResamples;
     /// Chart size in pixels (PNG at device pixel ratio 1).
-    int chartWidth = 960;
-    int chartHeight = 520;
+    int chartWidth = 800;
+    int chartHeight = 450;
 };
 
 /// Writes the report of experiment `experimentId` of `store` to `outPath`.

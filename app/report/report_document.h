@@ -90,15 +90,16 @@ QString estimateMarker();
 /// The legend sentence for estimated figures.
 QString estimateLegend();
 
-/// Writers (report_writers): pure text except the PDF. `embedImages` false links the charts
-/// as pdfImageName(chart) (the PDF writer adds them as QTextDocument resources).
+/// Writers (report_writers): pure text except the PDF. `embedImages` false is the PDF's
+/// variant: charts linked as pdfImageName(chart) (added as QTextDocument resources) and a
+/// style sheet QTextDocument understands.
 QByteArray renderHtml(const Document &doc, bool embedImages = true);
 inline QString pdfImageName(const Chart &chart)
 {
     return QStringLiteral("chart-") + chart.id + QStringLiteral(".png");
 }
-/// Width of a chart in the PDF's layout pixels (A4 text width at 96 dpi is ~680).
-inline constexpr int kPdfImageWidth = 660;
+/// Width of a chart in the PDF's layout pixels (A4 less 2 x 2 cm at 96 dpi is ~640).
+inline constexpr int kPdfImageWidth = 620;
 /// `imageName(chart)` gives the file name a chart is linked under.
 QByteArray renderMarkdown(const Document &doc, const QString &imagePrefix);
 bool writePdf(const Document &doc, const QString &path, const QString &creationDate,

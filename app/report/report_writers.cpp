@@ -4,6 +4,7 @@
 // escapeMarkdown() / csvField(); the HTML has no script and no remote URL.
 #include "report_document.h"
 
+#include <QImage>
 #include <QLocale>
 #include <QMap>
 
@@ -24,23 +25,35 @@ p.note{color:#555;margin:.2em 0}.legend{border-left:4px solid #ffb300;padding:.3
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #e0e0e0}figcaption{color:#555;font-size:.9em}
 footer{margin-top:2em;color:#757575;font-size:.85em})";
 
+/// QTextDocument (the PDF) knows a subset of CSS and lays out in points: its own sheet.
+const char *const kPdfCss = R"(body{font-family:"DejaVu Sans";font-size:8.5pt;color:#212121}
+h1{font-size:16pt}h2{font-size:13pt}h3{font-size:10pt}
+table{border-collapse:collapse;font-size:7.5pt}th,td{border:1px solid #9e9e9e;padding:2px}th{background-color:#eeeeee}
+td.num{text-align:right}tr.est td{background-color:#fff8e1}.marker{background-color:#ffb300;font-weight:bold}
+p.note{color:#555555}p.legend{background-color:#fff8e1}figcaption{color:#555555}
+footer{color:#757575;font-size:7.5pt})";
+
 QString marker()
 {
     return u"<span class=\"marker\">"_s + estimateMarker() + u"</span>"_s;
 }
 
 void htmlTable(QString &h, const QStringList &header, const QList<bool> &numeric,
-               const QList<QStringList> &rows, bool estimate)
+               const QList<QStringList> &rows, bool estimate, bool pdf)
 {
-    h += u"<table>\n<thead><tr>"_s;
+    h += pdf ? u"<table cellspacing=\"0\">\n<thead><tr>"_s
+             : u"<table>\n<thead><tr>"_s;
     for (const QString &c : header)
         h += u"<th>"_s + escapeHtml(c) + u"</th>"_s;
     h += u"</tr></thead>\n<tbody>\n"_s;
     for (const QStringList &row : rows) {
         h += estimate ? u"<tr class=\"est\">"_s : u"<tr>"_s;
-        for (qsizetype i = 0; i < row.size(); ++i)
-            h += (numeric.value(i) ? u"<td class=\"num\">"_s : u"<td>"_s) + escapeHtml(row.at(i)) +
-                 u"</td>"_s;
+        for (qsizetype i = 0; i < row.size(); ++i) {
+            QString text = escapeHtml(row.at(i));
+            if (pdf && numeric.value(i)) // the CI on its own line keeps the columns narrow
+                text.replace(u" ["_s, u"<br>["_s);
+            h += (numeric.value(i) ? u"<td class=\"num\">"_s : u"<td>"_s) + text + u"</td>"_s;
+        }
         h += u"</tr>\n"_s;
     }
     h += u"</tbody></table>\n"_s;
@@ -111,7 +124,7 @@ QByteArray renderHtml(const Document &doc, bool embedImages)
 {
     QString h = u"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"_s;
     h += u"<title>"_s + escapeHtml(doc.title) + u"</title>\n<style>\n"_s +
-         QString::fromUtf8(kCss) + u"\n</style>\n</head>\n<body>\n"_s;
+         QString::fromUtf8(embedImages ? kCss : kPdfCss) + u"\n</style>\n</head>\n<body>\n"_s;
     h += u"<h1>"_s + escapeHtml(doc.title) + u"</h1>\n<table class=\"facts\">\n"_s;
     for (const auto &[k, v] : doc.facts)
         h += u"<tr><th>"_s + escapeHtml(k) + u"</th><td>"_s + escapeHtml(v) + u"</td></tr>\n"_s;
@@ -124,23 +137,36 @@ QByteArray renderHtml(const Document &doc, bool embedImages)
     for (const QString &p : doc.methods)
         h += u"<p>"_s + escapeHtml(p) + u"</p>\n"_s;
 
-    h += u"<h2>Comparison</h2>\n"_s;
+    h += embedImages ? u"<h2>Comparison</h2>\n"_s
+                     : u"<h2 style=\"page-break-before: always\">Comparison</h2>\n"_s;
     for (const Table &t : doc.tables) {
         h += u"<h3>"_s + escapeHtml(t.title) + (t.estimate ? u" "_s + marker() : QString()) +
              u"</h3>\n<p class=\"note\">"_s + escapeHtml(t.note) + u"</p>\n"_s;
-        htmlTable(h, t.header, t.numeric, t.rows, t.estimate);
+        htmlTable(h, t.header, t.numeric, t.rows, t.estimate, !embedImages);
     }
 
     if (!doc.charts.isEmpty()) {
-        h += u"<h2>Charts</h2>\n"_s;
-        for (const Chart &c : doc.charts)
-            h += u"<figure id=\"%1\"><img alt=\"%2\" src=\"%3\"%6>\n"
-                 "<figcaption>%4<b>%2.</b> %5</figcaption></figure>\n"_s.arg(
-                     escapeHtml(c.id), escapeHtml(c.title),
-                     embedImages ? u"data:image/png;base64,"_s + QString::fromLatin1(c.png.toBase64())
-                                 : pdfImageName(c),
-                     c.estimate ? marker() + u" "_s : QString(), escapeHtml(c.caption),
-                     embedImages ? QString() : u" width=\"%1\""_s.arg(kPdfImageWidth));
+        h += embedImages ? u"<h2>Charts</h2>\n"_s : u"<h2 style=\"page-break-before: always\">Charts</h2>\n"_s;
+        for (const Chart &c : doc.charts) {
+            const QString caption = (c.estimate ? marker() + u" "_s : QString()) + u"<b>"_s +
+                                    escapeHtml(c.title) + u".</b> "_s + escapeHtml(c.caption);
+            if (embedImages) {
+                h += u"<figure id=\"%1\"><img alt=\"%2\" src=\"data:image/png;base64,%3\">\n"
+                     "<figcaption>%4</figcaption></figure>\n"_s.arg(
+                         escapeHtml(c.id), escapeHtml(c.title),
+                         QString::fromLatin1(c.png.toBase64()), caption);
+            } else {
+                // QTextDocument has no <figure>; the image is scaled to the text width.
+                const QSize size = QImage::fromData(c.png, "PNG").size();
+                const int height =
+                    size.width() > 0 ? kPdfImageWidth * size.height() / size.width() : 0;
+                h += u"<p><img src=\"%1\" width=\"%2\" height=\"%3\"></p>\n"
+                     "<p class=\"note\">%4</p>\n"_s.arg(pdfImageName(c))
+                         .arg(kPdfImageWidth)
+                         .arg(height)
+                         .arg(caption);
+            }
+        }
     }
 
     h += u"<h2>Validity flags</h2>\n"_s;
@@ -150,7 +176,8 @@ QByteArray renderHtml(const Document &doc, bool embedImages)
         QList<QStringList> rows;
         for (const FlagRow &f : doc.flags)
             rows.append({f.flag, f.meaning, f.runs});
-        htmlTable(h, {u"flag"_s, u"meaning"_s, u"completed runs with it"_s}, {}, rows, false);
+        htmlTable(h, {u"flag"_s, u"meaning"_s, u"completed runs with it"_s}, {}, rows, false,
+                  !embedImages);
     }
     if (!doc.notes.isEmpty()) {
         h += u"<h2>Notes</h2>\n<ul>\n"_s;

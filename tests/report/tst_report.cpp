@@ -33,7 +33,7 @@ QByteArray envJson()
 "memoryBytes":17179869184,"cpu":{"model":"Fixture CPU 3000","physicalCores":4,"logicalCpus":8,"usableCpus":8},
 "cpufreq":{"readable":true,"governors":["performance"],"driver":"intel_pstate"},
 "software":{"joulebench":"0.1.0","revision":"abc123def456","qtRuntime":"6.4.2","qtBuild":"6.4.2","torch":"1.13.0","compiler":"12.2.0"},
-"blas":{"kind":"openblas","config":"OpenBLAS 0.3.21"},
+"blas":{"kind":"openblas","config":"OpenBLAS 0.3.21"},"meterWarnings":["nvml: not present (fixture)"],
 "meters":[{"id":"rapl-powercap","name":"RAPL (powercap)","kind":"measured","updateIntervalS":0.001,
  "domains":[{"name":"package-0","kind":"measured","method":"counter","partOf":""}]},
  {"id":"estimate","name":"CPU-time estimate (TDP 65 W x busy fraction)","kind":"estimate","updateIntervalS":0.01,
@@ -377,7 +377,8 @@ private Q_SLOTS:
               u"run 2 times"_s, u"interleaved"_s, u"batch sizes 64 with 100 measured batches"_s,
               u"percentile-bootstrap"_s, u"10000 resamples"_s, u"4 of 5 runs completed"_s,
               u"project revision abc123def456"_s, u"libtorch 1.13.0"_s, u"Qt 6.4.2"_s,
-              u"prune.magnitude(sparsity=0.5)"_s, u"Accuracy budget: 1 points"_s})
+              u"prune.magnitude(sparsity=0.5)"_s, u"Accuracy budget: 1 points"_s,
+              u"Meter warnings recorded when the meters were chosen: nvml: not present"_s})
             QVERIFY2(m.contains(needle), qPrintable(u"missing: "_s + needle + u"\n"_s + m));
         QVERIFY(!doc->flags.isEmpty());
         QCOMPARE(doc->flags.first().flag, u"background-load"_s);
