@@ -20,6 +20,28 @@ double threadCpuNow()
     return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
+/// Reads every meter into `row` (one value per domain, meters in order, `firstColumn[m]` the
+/// first column of meter m); a failed meter's columns become NaN and `onError(m, message)` is
+/// called.
+template<typename OnError>
+void readMetersInto(const QList<std::shared_ptr<Meter>> &meters,
+                    const std::vector<int> &firstColumn, size_t columns, double *row,
+                    OnError onError)
+{
+    for (qsizetype m = 0; m < meters.size(); ++m) {
+        const size_t first = static_cast<size_t>(firstColumn[static_cast<size_t>(m)]);
+        const size_t next = m + 1 < meters.size()
+                                ? static_cast<size_t>(firstColumn[static_cast<size_t>(m + 1)])
+                                : columns;
+        std::span<double> out(row + first, next - first);
+        QString error;
+        if (!meters[m]->read(out, &error)) {
+            std::fill(out.begin(), out.end(), std::numeric_limits<double>::quiet_NaN());
+            onError(m, error);
+        }
+    }
+}
+
 } // namespace
 
 Sampler::Sampler() = default;
@@ -130,21 +152,13 @@ void Sampler::readAllLocked()
     const size_t offset = m_values.size();
     m_values.resize(offset + columns);
     const double t0 = monotonicSeconds();
-    for (qsizetype m = 0; m < m_meters.size(); ++m) {
-        const size_t first = static_cast<size_t>(m_firstColumn[static_cast<size_t>(m)]);
-        const size_t next = m + 1 < m_meters.size()
-                                ? static_cast<size_t>(m_firstColumn[static_cast<size_t>(m + 1)])
-                                : columns;
-        std::span<double> out(m_values.data() + offset + first, next - first);
-        QString error;
-        if (!m_meters[m]->read(out, &error)) {
-            std::fill(out.begin(), out.end(), std::numeric_limits<double>::quiet_NaN());
-            if (m_errorCount[static_cast<size_t>(m)]++ == 0) {
-                m_errorFirst[m] = error;
-                qCWarning(lcMeasurement).noquote() << "read failed:" << error;
-            }
-        }
-    }
+    readMetersInto(m_meters, m_firstColumn, columns, m_values.data() + offset,
+                   [this](qsizetype m, const QString &error) {
+                       if (m_errorCount[static_cast<size_t>(m)]++ == 0) {
+                           m_errorFirst[m] = error;
+                           qCWarning(lcMeasurement).noquote() << "read failed:" << error;
+                       }
+                   });
     const double t1 = monotonicSeconds();
     m_times.push_back(0.5 * (t0 + t1) - m_startS);
 }
@@ -210,22 +224,14 @@ std::optional<SampleRow> Sampler::readNow(QString *error)
             *error = QStringLiteral("the sampler is not running");
         return std::nullopt;
     }
-    const qsizetype columns = m_domains.size();
-    std::vector<double> values(static_cast<size_t>(columns));
+    const size_t columns = static_cast<size_t>(m_domains.size());
+    std::vector<double> values(columns);
     const double t0 = monotonicSeconds();
-    for (qsizetype m = 0; m < m_meters.size(); ++m) {
-        const size_t first = static_cast<size_t>(m_firstColumn[static_cast<size_t>(m)]);
-        const size_t next = m + 1 < m_meters.size()
-                                ? static_cast<size_t>(m_firstColumn[static_cast<size_t>(m + 1)])
-                                : static_cast<size_t>(columns);
-        std::span<double> out(values.data() + first, next - first);
-        QString readError;
-        if (!m_meters[m]->read(out, &readError)) {
-            std::fill(out.begin(), out.end(), std::numeric_limits<double>::quiet_NaN());
-            if (error)
-                *error = QStringLiteral("%1: %2").arg(m_meters[m]->id(), readError);
-        }
-    }
+    readMetersInto(m_meters, m_firstColumn, columns, values.data(),
+                   [&](qsizetype m, const QString &readError) {
+                       if (error)
+                           *error = QStringLiteral("%1: %2").arg(m_meters[m]->id(), readError);
+                   });
     const double t1 = monotonicSeconds();
     SampleRow row;
     row.timeS = 0.5 * (t0 + t1) - m_startS;
