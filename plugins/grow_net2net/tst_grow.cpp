@@ -166,6 +166,36 @@ private Q_SLOTS:
         QVERIFY2(c.model->clone(&error), qPrintable(error));
     }
 
+    /// Why noise defaults to 0.01: without it, a unit and its replica get equal gradients and
+    /// stay equal through training, so widening adds parameters but no capacity.
+    void replicasStayTwinsWithoutNoise()
+    {
+        const DatasetSplits data = test::syntheticSplits(256);
+        double closest[2] = {0, 0};
+        for (int noisy = 0; noisy < 2; ++noisy) {
+            auto t = create({{u"start_width"_s, 0.5}, {u"grow_at"_s, u"1"_s},
+                             {u"noise"_s, noisy ? 0.01 : 0.0}});
+            QVERIFY(t);
+            test::Recorded rec;
+            TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &data, nullptr, &rec);
+            c.training.epochs = 2;
+            QString error;
+            QVERIFY2(t->train(c, &error), qPrintable(error));
+            torch::Tensor w;
+            for (const auto &[name, tensor] : c.model->namedParameters())
+                if (name == "1.weight")
+                    w = tensor.detach();
+            QCOMPARE(w.size(0), int64_t(300));
+            // Distance of each new unit (rows 150..299) to its nearest original unit (0..149),
+            // relative to the weights' scale; the largest over the new units.
+            const torch::Tensor d = torch::cdist(w.slice(0, 150), w.slice(0, 0, 150), 1.0);
+            closest[noisy] = std::get<0>(d.min(1)).max().item<double>() /
+                             w.abs().sum(1).mean().item<double>();
+        }
+        QVERIFY2(closest[0] < 1e-5, qPrintable(QString::number(closest[0])));
+        QVERIFY2(closest[1] > 1e-3, qPrintable(QString::number(closest[1])));
+    }
+
     void cancelStops()
     {
         auto t = create({});
