@@ -79,7 +79,13 @@ QList<Chart> renderCharts(const db::Store &store, const db::ExperimentComparison
                     d->estimate, renderPng(o, [&](QCustomPlot *p) {
                         ComparisonCharts::pareto(p, *d);
                     })});
-        out.append({u"breakeven-"_s + id,
+        // Break-even and proxy compare variants: nothing to show with one.
+        const bool several = d->variants.size() >= 2;
+        if (!several && di == primary)
+            notes->append(u"The break-even and proxy charts are left out: they compare "
+                          "variants, and only one has completed runs."_s);
+        if (several)
+            out.append({u"breakeven-"_s + id,
                     u"Break-even, %1%2"_s.arg(domain, est),
                     u"Technique cost (prepare) plus inferences x net energy per inference at "
                     "batch %1; where a variant's line crosses the baseline's it has paid back "
@@ -90,8 +96,9 @@ QList<Chart> renderCharts(const db::Store &store, const db::ExperimentComparison
                     })});
         if (di != primary)
             continue;
-        out.append({u"proxy-macs-"_s + id,
-                    u"MACs (proxy) vs measured net energy per inference, %1%2"_s.arg(domain, est),
+        if (several)
+            out.append({u"proxy-macs-"_s + id,
+                    u"MACs (proxy) vs net energy per inference, %1%2"_s.arg(domain, est),
                     u"Whether the proxy ranks the variants as the energy does (Pearson and "
                     "Spearman correlation in the title; n/a below 3 variants)."_s,
                     d->estimate, renderPng(o, [&](QCustomPlot *p) {
