@@ -4,13 +4,9 @@
 // by a wrapping model, the no-teacher student is the same student trained on labels), then a
 // whole plan through joulebench-cli on a Fashion-MNIST subset.
 #include "kd_loss.h"
-#include "plugin_test_support.h"
-#include "plugins/pruning_common/pruning_test_support.h"
+#include "technique_test_support.h"
 
 #include "engine/evaluator.h"
-#include "engine/feedback.h"
-#include "engine/model.h"
-#include "engine/technique.h"
 #include "engine/torchscript_model.h"
 
 #include <QFile>
@@ -101,19 +97,10 @@ class TestDistillKd : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
+    test::PluginUnderTest m_plugin;
+    QTemporaryDir m_scratch; // the CLI test's plan and database
     // 256 training samples at batch 64: 4 batches per epoch.
     DatasetSplits m_data = test::syntheticSplits(256);
-
-    std::unique_ptr<Technique> create(const QJsonObject &params)
-    {
-        QString error;
-        auto t = m_registry->create(kId, params, &error);
-        if (!t)
-            qWarning("%s", qPrintable(error));
-        return t;
-    }
 
     TechniqueContext context(TeacherCalls *calls, Feedback *feedback, test::Recorded *rec,
                              bool hideSpec = false)
@@ -126,13 +113,10 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
-        const auto info = m_registry->plugin(kId);
+        QString error;
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
+        QVERIFY(m_scratch.isValid());
+        const auto info = m_plugin.info();
         QVERIFY(info);
         QCOMPARE(info->metadata.family, u"distillation"_s);
         const QJsonObject d = info->metadata.parameters.defaults();
@@ -201,27 +185,26 @@ private Q_SLOTS:
     void paramsAreChecked()
     {
         QString error;
-        QVERIFY(!m_registry->create(kId, {{u"temperature"_s, 0.0}}, &error));
+        QVERIFY(!m_plugin.create({{u"temperature"_s, 0.0}}, &error));
         QVERIFY2(error.contains(u"params.temperature"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"alpha"_s, 1.5}}, &error));
+        QVERIFY(!m_plugin.create({{u"alpha"_s, 1.5}}, &error));
         QVERIFY2(error.contains(u"params.alpha"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"student_width"_s, 0.0}}, &error));
+        QVERIFY(!m_plugin.create({{u"student_width"_s, 0.0}}, &error));
         QVERIFY2(error.contains(u"params.student_width"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"epochs"_s, -1}}, &error));
+        QVERIFY(!m_plugin.create({{u"epochs"_s, -1}}, &error));
         QVERIFY2(error.contains(u"params.epochs"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"student_zoo"_s, u"resnet99"_s}}, &error));
+        QVERIFY(!m_plugin.create({{u"student_zoo"_s, u"resnet99"_s}}, &error));
         QVERIFY2(error.contains(u"student_zoo: unknown zoo model 'resnet99'"_s) &&
                      error.contains(u"lenet5"_s),
                  qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"use_teacher"_s, false}, {u"train_control"_s, true}},
-                                    &error));
+        QVERIFY(!m_plugin.create({{u"use_teacher"_s, false}, {u"train_control"_s, true}}, &error));
         QVERIFY2(error.contains(u"train_control"_s) && error.contains(u"use_teacher"_s),
                  qPrintable(error));
     }
 
     void studentReplacesTheTeacher()
     {
-        auto technique = create({{u"student_width"_s, 0.25}});
+        auto technique = m_plugin.create({{u"student_width"_s, 0.25}});
         QVERIFY(technique);
         TeacherCalls calls;
         Feedback feedback;
@@ -268,7 +251,8 @@ private Q_SLOTS:
         TeacherCalls noCalls;
         test::Recorded noRec;
         TechniqueContext no = context(&noCalls, nullptr, &noRec);
-        auto withoutTeacher = create({{u"student_width"_s, 0.25}, {u"use_teacher"_s, false}});
+        auto withoutTeacher =
+            m_plugin.create({{u"student_width"_s, 0.25}, {u"use_teacher"_s, false}});
         QVERIFY(withoutTeacher);
         QVERIFY2(withoutTeacher->apply(no, &error), qPrintable(error));
         QCOMPARE(noCalls.forwards, 0);
@@ -279,7 +263,7 @@ private Q_SLOTS:
         TeacherCalls kdCalls;
         test::Recorded kdRec;
         TechniqueContext kd = context(&kdCalls, nullptr, &kdRec);
-        auto alphaZero = create({{u"student_width"_s, 0.25}, {u"alpha"_s, 0.0}});
+        auto alphaZero = m_plugin.create({{u"student_width"_s, 0.25}, {u"alpha"_s, 0.0}});
         QVERIFY(alphaZero);
         QVERIFY2(alphaZero->apply(kd, &error), qPrintable(error));
         QCOMPARE(kdCalls.forwards, 4);
@@ -293,7 +277,7 @@ private Q_SLOTS:
         TeacherCalls calls;
         test::Recorded rec;
         TechniqueContext soft = context(&calls, nullptr, &rec);
-        auto distill = create({{u"student_width"_s, 0.25}});
+        auto distill = m_plugin.create({{u"student_width"_s, 0.25}});
         QVERIFY2(distill->apply(soft, &error), qPrintable(error));
         QVERIFY(!torch::allclose(a[0].second, soft.model->namedParameters()[0].second, 1e-5, 1e-6));
     }
@@ -306,14 +290,14 @@ private Q_SLOTS:
         TeacherCalls perBatchCalls;
         test::Recorded perBatchRec;
         TechniqueContext perBatch = context(&perBatchCalls, nullptr, &perBatchRec);
-        auto a = create({{u"student_width"_s, 0.25}, {u"epochs"_s, 2}});
+        auto a = m_plugin.create({{u"student_width"_s, 0.25}, {u"epochs"_s, 2}});
         QVERIFY2(a->apply(perBatch, &error), qPrintable(error));
         QCOMPARE(perBatchCalls.forwards, 8); // 2 epochs x 4 batches
 
         TeacherCalls calls;
         test::Recorded rec;
         TechniqueContext c = context(&calls, nullptr, &rec);
-        auto b = create(
+        auto b = m_plugin.create(
             {{u"student_width"_s, 0.25}, {u"epochs"_s, 2}, {u"teacher_outputs"_s, u"cached"_s}});
         QVERIFY2(b->apply(c, &error), qPrintable(error));
         QCOMPARE(calls.forwards, 4); // once over the 256 rows, in batches of 64
@@ -330,7 +314,7 @@ private Q_SLOTS:
 
     void trainControlRecordsBothValidationAccuracies()
     {
-        auto technique = create({{u"student_width"_s, 0.25}, {u"train_control"_s, true}});
+        auto technique = m_plugin.create({{u"student_width"_s, 0.25}, {u"train_control"_s, true}});
         QVERIFY(technique);
         TeacherCalls calls;
         test::Recorded rec;
@@ -352,7 +336,8 @@ private Q_SLOTS:
         TeacherCalls noCalls;
         test::Recorded noRec;
         TechniqueContext no = context(&noCalls, nullptr, &noRec);
-        auto withoutTeacher = create({{u"student_width"_s, 0.25}, {u"use_teacher"_s, false}});
+        auto withoutTeacher =
+            m_plugin.create({{u"student_width"_s, 0.25}, {u"use_teacher"_s, false}});
         QVERIFY2(withoutTeacher->apply(no, &error), qPrintable(error));
         const auto noEval = evaluator.evaluate(*no.model, m_data.validation, nullptr, &error);
         QVERIFY2(noEval, qPrintable(error));
@@ -368,18 +353,18 @@ private Q_SLOTS:
         test::Recorded rec;
         TechniqueContext c = context(&calls, nullptr, &rec, /*hideSpec=*/true);
         QString error;
-        auto byDefault = create({});
+        auto byDefault = m_plugin.create({});
         QVERIFY(!byDefault->checkSupported(*c.model, c.backend, &error));
         QVERIFY2(error.contains(u"student_zoo"_s) && error.contains(u"torchscript:test"_s),
                  qPrintable(error));
-        auto named = create({{u"student_zoo"_s, u"mlp"_s}, {u"student_width"_s, 0.25}});
+        auto named = m_plugin.create({{u"student_zoo"_s, u"mlp"_s}, {u"student_width"_s, 0.25}});
         QVERIFY2(named->checkSupported(*c.model, c.backend, &error), qPrintable(error));
         QVERIFY2(named->apply(c, &error), qPrintable(error));
         QCOMPARE(calls.forwards, 4);
         QCOMPARE(c.model->name(), u"mlp-x0.25"_s);
 
         // A student that does not fit the teacher's input (flat samples, a conv net).
-        auto conv = create({{u"student_zoo"_s, u"lenet5"_s}});
+        auto conv = m_plugin.create({{u"student_zoo"_s, u"lenet5"_s}});
         const auto flat = test::zooModel(u"mlp"_s, 1, {20});
         QVERIFY(flat);
         QVERIFY(!conv->checkSupported(*flat, c.backend, &error));
@@ -402,7 +387,8 @@ private Q_SLOTS:
         }
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(std::move(teacher), &data, nullptr, &rec);
-        auto technique = create({{u"student_zoo"_s, u"mlp"_s}, {u"student_width"_s, 0.25}});
+        auto technique =
+            m_plugin.create({{u"student_zoo"_s, u"mlp"_s}, {u"student_width"_s, 0.25}});
         QVERIFY(technique);
         QVERIFY2(technique->checkSupported(*c.model, c.backend, &error), qPrintable(error));
         QVERIFY2(technique->apply(c, &error), qPrintable(error));
@@ -415,7 +401,7 @@ private Q_SLOTS:
 
     void epochsMustComeFromSomewhere()
     {
-        auto technique = create({});
+        auto technique = m_plugin.create({});
         TeacherCalls calls;
         test::Recorded rec;
         TechniqueContext c = context(&calls, nullptr, &rec);
@@ -428,7 +414,7 @@ private Q_SLOTS:
 
     void cancelStopsAndKeepsTheTeacher()
     {
-        auto technique = create({});
+        auto technique = m_plugin.create({});
         Feedback feedback;
         feedback.cancel();
         TeacherCalls calls;
@@ -450,7 +436,7 @@ private Q_SLOTS:
         const QString plugin = QStringLiteral(JB_BUILD_DIR) + u"/lib/joulebench/plugins/"_s +
                                QFileInfo(QStringLiteral(JB_PLUGIN_FILE)).fileName();
         QVERIFY2(QFileInfo::exists(plugin), qPrintable(plugin));
-        const QString planFile = m_dir.filePath(u"kd-plan.json"_s);
+        const QString planFile = m_scratch.filePath(u"kd-plan.json"_s);
         QFile f(planFile);
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write(R"({
@@ -483,7 +469,7 @@ private Q_SLOTS:
                                 QString::fromUtf8(p.readAllStandardError());
             return std::make_pair(p.exitCode(), out);
         };
-        const QString db = m_dir.filePath(u"kd.sqlite"_s);
+        const QString db = m_scratch.filePath(u"kd.sqlite"_s);
         const auto run =
             cli({u"run"_s, u"--plan"_s, planFile, u"--db"_s, db, u"--no-disk-cache"_s});
         QVERIFY2(run.first == 0, qPrintable(run.second));

@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // prune.energy_aware through the real plugin path: the time-share ranking is measured, logged
 // and drives the pruning order; the overall sparsity is exact; TorchScript models are refused.
-#include "plugin_test_support.h"
-#include "plugins/pruning_common/pruning_test_support.h"
+#include "technique_test_support.h"
 
-#include "engine/technique.h"
-
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -19,11 +15,6 @@ using namespace Qt::StringLiterals;
 namespace {
 
 const QString kId = u"prune.energy_aware"_s;
-
-int64_t zeros(const torch::Tensor &t)
-{
-    return t.numel() - t.count_nonzero().item<int64_t>();
-}
 
 QJsonArray loggedRanking(const test::Recorded &rec, QString *method)
 {
@@ -42,41 +33,25 @@ class TestPruneEnergyAware : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
+    test::PluginUnderTest m_plugin;
     DatasetSplits m_data = test::syntheticSplits(128);
-
-    std::unique_ptr<Technique> create(const QJsonObject &params)
-    {
-        QString error;
-        auto t = m_registry->create(kId, params, &error);
-        if (!t)
-            qWarning("%s", qPrintable(error));
-        return t;
-    }
 
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
         QString error;
-        QVERIFY(!m_registry->create(kId, {{u"sparsity"_s, 0.9}, {u"max_layer_sparsity"_s, 0.5}},
-                                    &error));
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
+        QVERIFY(!m_plugin.create({{u"sparsity"_s, 0.9}, {u"max_layer_sparsity"_s, 0.5}}, &error));
         QVERIFY2(error.contains(u"params.sparsity"_s), qPrintable(error));
     }
 
     void rankingIsMeasuredLoggedAndDrivesTheOrder()
     {
         // mlp: 784x300 (235k MACs per sample) >> 300x100 (30k) >> 100x10 (1k).
-        auto technique = create({{u"sparsity"_s, 0.5},
-                                 {u"max_layer_sparsity"_s, 0.9},
-                                 {u"finetune_epochs"_s, 0},
-                                 {u"timing_repeats"_s, 15}});
+        auto technique = m_plugin.create({{u"sparsity"_s, 0.5},
+                                          {u"max_layer_sparsity"_s, 0.9},
+                                          {u"finetune_epochs"_s, 0},
+                                          {u"timing_repeats"_s, 15}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, nullptr,
@@ -106,23 +81,20 @@ private Q_SLOTS:
         // The top layer alone can take the target (0.9 x 235200 > 0.5 x 266200): only it is
         // pruned, with exactly the target count.
         const NamedTensors params = c.model->namedParameters();
-        int64_t total = 0;
-        for (const auto &[name, t] : params)
-            if (t.dim() >= 2)
-                total += t.numel();
+        const int64_t total = test::prunableWeights(*c.model).total;
         QCOMPARE(params[0].first, std::string("1.weight"));
-        QCOMPARE(zeros(params[0].second.detach()), std::llround(0.5 * double(total)));
-        QCOMPARE(zeros(params[2].second.detach()), 0);
-        QCOMPARE(zeros(params[4].second.detach()), 0);
+        QCOMPARE(test::zeroCount(params[0].second.detach()), std::llround(0.5 * double(total)));
+        QCOMPARE(test::zeroCount(params[2].second.detach()), 0);
+        QCOMPARE(test::zeroCount(params[4].second.detach()), 0);
         QVERIFY(std::abs(rec.metrics.at(u"sparsity"_s) - 0.5) < 1e-5);
     }
 
     void spillsIntoTheNextLayerAndKeepsMasksWhileFineTuning()
     {
-        auto technique = create({{u"sparsity"_s, 0.85},
-                                 {u"max_layer_sparsity"_s, 0.9},
-                                 {u"finetune_epochs"_s, 1},
-                                 {u"lr_factor"_s, 1.0}});
+        auto technique = m_plugin.create({{u"sparsity"_s, 0.85},
+                                          {u"max_layer_sparsity"_s, 0.9},
+                                          {u"finetune_epochs"_s, 1},
+                                          {u"lr_factor"_s, 1.0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, nullptr,
@@ -130,22 +102,19 @@ private Q_SLOTS:
         QString error;
         QVERIFY2(technique->apply(c, &error), qPrintable(error));
         const NamedTensors params = c.model->namedParameters();
-        int64_t total = 0, pruned = 0;
-        for (const auto &[name, t] : params)
-            if (t.dim() >= 2) {
-                total += t.numel();
-                pruned += zeros(t.detach());
-            }
-        QCOMPARE(pruned, std::llround(0.85 * double(total)));
-        QCOMPARE(zeros(params[0].second.detach()), std::llround(0.9 * 235200.0));
-        QVERIFY(zeros(params[2].second.detach()) > 0);
+        const test::WeightCount weights = test::prunableWeights(*c.model);
+        QCOMPARE(weights.zeros, std::llround(0.85 * double(weights.total)));
+        QCOMPARE(test::zeroCount(params[0].second.detach()), std::llround(0.9 * 235200.0));
+        QVERIFY(test::zeroCount(params[2].second.detach()) > 0);
         QCOMPARE(rec.phases.last(), u"prepare:finetune"_s);
     }
 
     void worksOnConvModels()
     {
-        auto technique = create({{u"sparsity"_s, 0.5}, {u"finetune_epochs"_s, 0},
-                                 {u"timing_batch_size"_s, 8}, {u"timing_repeats"_s, 3}});
+        auto technique = m_plugin.create({{u"sparsity"_s, 0.5},
+                                          {u"finetune_epochs"_s, 0},
+                                          {u"timing_batch_size"_s, 8},
+                                          {u"timing_repeats"_s, 3}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"resnet20"_s, 1, {3, 32, 32}),

@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // prune.lottery through the real plugin path: rewinding to the initial (or early-epoch)
 // weights, masks kept through retraining, Early-Bird stopping when masks stabilise.
-#include "plugin_test_support.h"
-#include "plugins/pruning_common/pruning_test_support.h"
+#include "technique_test_support.h"
 
-#include "engine/feedback.h"
-#include "engine/technique.h"
 #include "engine/trainer.h"
 
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -36,11 +32,6 @@ std::map<std::string, torch::Tensor> byName(const NamedTensors &state)
     return {state.begin(), state.end()};
 }
 
-int64_t zeros(const torch::Tensor &t)
-{
-    return t.numel() - t.count_nonzero().item<int64_t>();
-}
-
 } // namespace
 
 class TestPruneLottery : public QObject
@@ -48,18 +39,8 @@ class TestPruneLottery : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
+    test::PluginUnderTest m_plugin;
     DatasetSplits m_data = test::syntheticSplits(256);
-
-    std::unique_ptr<Technique> create(const QJsonObject &params)
-    {
-        QString error;
-        auto t = m_registry->create(kId, params, &error);
-        if (!t)
-            qWarning("%s", qPrintable(error));
-        return t;
-    }
 
     /// An mlp, its initial state, then one epoch of training (the "trained baseline").
     TechniqueContext trainedContext(test::Recorded *rec, Feedback *feedback = nullptr)
@@ -79,24 +60,18 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
         QString error;
-        QVERIFY(!m_registry->create(kId, {{u"prune_fraction"_s, 1.0}}, &error));
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
+        QVERIFY(!m_plugin.create({{u"prune_fraction"_s, 1.0}}, &error));
         QVERIFY2(error.contains(u"params.prune_fraction"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(
-            kId, {{u"mode"_s, u"early_bird"_s}, {u"eb_window"_s, 5}, {u"eb_max_epochs"_s, 5}},
-            &error));
+        QVERIFY(!m_plugin.create(
+            {{u"mode"_s, u"early_bird"_s}, {u"eb_window"_s, 5}, {u"eb_max_epochs"_s, 5}}, &error));
         QVERIFY2(error.contains(u"params.eb_window"_s), qPrintable(error));
     }
 
     void rewindsSurvivorsToTheInitialWeights()
     {
-        auto technique = create(
+        auto technique = m_plugin.create(
             {{u"rounds"_s, 2}, {u"prune_fraction"_s, 0.5}, {u"retrain_epochs"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
@@ -114,7 +89,7 @@ private Q_SLOTS:
                 continue;
             }
             total += w.numel();
-            pruned += zeros(w);
+            pruned += test::zeroCount(w);
             const torch::Tensor kept = w != 0;
             // Every surviving weight has exactly its initial value.
             QVERIFY(torch::equal(w.masked_select(kept), init.at(name).masked_select(kept)));
@@ -126,10 +101,10 @@ private Q_SLOTS:
 
     void lateRewindingUsesTheWeightsAfterKEpochs()
     {
-        auto technique = create({{u"rounds"_s, 1},
-                                 {u"prune_fraction"_s, 0.3},
-                                 {u"retrain_epochs"_s, 0},
-                                 {u"rewind_epoch"_s, 1}});
+        auto technique = m_plugin.create({{u"rounds"_s, 1},
+                                          {u"prune_fraction"_s, 0.3},
+                                          {u"retrain_epochs"_s, 0},
+                                          {u"rewind_epoch"_s, 1}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
@@ -154,7 +129,7 @@ private Q_SLOTS:
 
     void retrainingKeepsTheMask()
     {
-        auto technique = create(
+        auto technique = m_plugin.create(
             {{u"rounds"_s, 2}, {u"prune_fraction"_s, 0.6}, {u"retrain_epochs"_s, 1}});
         QVERIFY(technique);
         test::Recorded rec;
@@ -162,22 +137,17 @@ private Q_SLOTS:
         const auto init = byName(c.initialState);
         QString error;
         QVERIFY2(technique->apply(c, &error), qPrintable(error));
-        int64_t total = 0, pruned = 0;
         bool moved = false;
-        for (const auto &[name, t] : c.model->namedParameters()) {
-            if (t.dim() < 2)
-                continue;
-            total += t.numel();
-            pruned += zeros(t.detach());
-            moved = moved || !torch::equal(t.detach(), init.at(name));
-        }
+        for (const auto &[name, t] : c.model->namedParameters())
+            moved = moved || (t.dim() >= 2 && !torch::equal(t.detach(), init.at(name)));
         QVERIFY(moved);
-        QCOMPARE(pruned, std::llround((1 - 0.4 * 0.4) * double(total)));
+        const test::WeightCount weights = test::prunableWeights(*c.model);
+        QCOMPARE(weights.zeros, std::llround((1 - 0.4 * 0.4) * double(weights.total)));
     }
 
     void missingInitialStateIsAnError()
     {
-        auto technique = create({});
+        auto technique = m_plugin.create({});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c =
@@ -191,12 +161,12 @@ private Q_SLOTS:
     {
         // A learning rate of 1e-9 barely moves the weights: the masks are stable, the search
         // stops as soon as the window of distances is full (epoch 1 + window).
-        auto technique = create({{u"mode"_s, u"early_bird"_s},
-                                 {u"eb_sparsity"_s, 0.5},
-                                 {u"eb_threshold"_s, 0.01},
-                                 {u"eb_window"_s, 2},
-                                 {u"eb_max_epochs"_s, 6},
-                                 {u"retrain_epochs"_s, 0}});
+        auto technique = m_plugin.create({{u"mode"_s, u"early_bird"_s},
+                                          {u"eb_sparsity"_s, 0.5},
+                                          {u"eb_threshold"_s, 0.01},
+                                          {u"eb_window"_s, 2},
+                                          {u"eb_max_epochs"_s, 6},
+                                          {u"retrain_epochs"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
@@ -206,22 +176,17 @@ private Q_SLOTS:
         QCOMPARE(rec.metrics.at(u"early_bird_found"_s), 1.0);
         QCOMPARE(rec.metrics.at(u"early_bird_epochs"_s), 3.0);
         QCOMPARE(rec.phases, QStringList{u"prepare:early-bird-search"_s});
-        int64_t total = 0, pruned = 0;
-        for (const auto &[name, t] : c.model->namedParameters())
-            if (t.dim() >= 2) {
-                total += t.numel();
-                pruned += zeros(t.detach());
-            }
-        QCOMPARE(pruned, std::llround(0.5 * double(total)));
+        const test::WeightCount weights = test::prunableWeights(*c.model);
+        QCOMPARE(weights.zeros, std::llround(0.5 * double(weights.total)));
     }
 
     void earlyBirdKeepsSearchingWhileMasksChange()
     {
-        auto technique = create({{u"mode"_s, u"early_bird"_s},
-                                 {u"eb_threshold"_s, 1e-6},
-                                 {u"eb_window"_s, 1},
-                                 {u"eb_max_epochs"_s, 4},
-                                 {u"retrain_epochs"_s, 1}});
+        auto technique = m_plugin.create({{u"mode"_s, u"early_bird"_s},
+                                          {u"eb_threshold"_s, 1e-6},
+                                          {u"eb_window"_s, 1},
+                                          {u"eb_max_epochs"_s, 4},
+                                          {u"retrain_epochs"_s, 1}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);

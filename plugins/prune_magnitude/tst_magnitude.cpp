@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // prune.magnitude through the real plugin path: the built library in a private folder, the
 // registry, create() with params, apply() on zoo models with a small synthetic data set.
-#include "plugin_test_support.h"
-#include "plugins/pruning_common/pruning_test_support.h"
+#include "technique_test_support.h"
 
-#include "engine/feedback.h"
 #include "engine/model_metrics.h"
-#include "engine/technique.h"
 
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -32,11 +28,6 @@ std::map<std::string, torch::Tensor> weights(const Model &model)
     return copy;
 }
 
-int64_t zeros(const torch::Tensor &t)
-{
-    return t.numel() - t.count_nonzero().item<int64_t>();
-}
-
 } // namespace
 
 class TestPruneMagnitude : public QObject
@@ -44,29 +35,15 @@ class TestPruneMagnitude : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
+    test::PluginUnderTest m_plugin;
     DatasetSplits m_data = test::syntheticSplits(256);
-
-    std::unique_ptr<Technique> create(const QJsonObject &params)
-    {
-        QString error;
-        auto t = m_registry->create(kId, params, &error);
-        if (!t)
-            qWarning("%s", qPrintable(error));
-        return t;
-    }
 
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
-        const auto info = m_registry->plugin(kId);
+        QString error;
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
+        const auto info = m_plugin.info();
         QVERIFY(info);
         QCOMPARE(info->metadata.family, u"pruning"_s);
         QCOMPARE(info->metadata.parameters.defaults().value(u"sparsity"_s).toDouble(), 0.9);
@@ -75,19 +52,18 @@ private Q_SLOTS:
     void paramsAreChecked()
     {
         QString error;
-        QVERIFY(!m_registry->create(kId, {{u"sparsity"_s, 1.0}}, &error));
+        QVERIFY(!m_plugin.create({{u"sparsity"_s, 1.0}}, &error));
         QVERIFY2(error.contains(u"params.sparsity"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"scope"_s, u"filter"_s}}, &error));
+        QVERIFY(!m_plugin.create({{u"scope"_s, u"filter"_s}}, &error));
         QVERIFY2(error.contains(u"params.scope"_s), qPrintable(error));
-        QVERIFY(!m_registry->create(kId, {{u"steps"_s, 0}}, &error));
+        QVERIFY(!m_plugin.create({{u"steps"_s, 0}}, &error));
         QVERIFY2(error.contains(u"params.steps"_s), qPrintable(error));
     }
 
     void globalSparsityIsExactAndPrunesTheSmallest()
     {
-        auto technique = create({{u"sparsity"_s, 0.9},
-                                 {u"schedule"_s, u"one_shot"_s},
-                                 {u"epochs_per_step"_s, 0}});
+        auto technique = m_plugin.create(
+            {{u"sparsity"_s, 0.9}, {u"schedule"_s, u"one_shot"_s}, {u"epochs_per_step"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
@@ -103,7 +79,7 @@ private Q_SLOTS:
             const torch::Tensor w = before.at(name).abs();
             const torch::Tensor kept = after.detach() != 0;
             total += after.numel();
-            pruned += zeros(after.detach());
+            pruned += test::zeroCount(after.detach());
             if ((~kept).any().item<bool>())
                 maxPruned = std::max(maxPruned, w.masked_select(~kept).max().item<double>());
             if (kept.any().item<bool>())
@@ -126,7 +102,7 @@ private Q_SLOTS:
 
     void layerScopePrunesEveryTensorExactly()
     {
-        auto technique = create(
+        auto technique = m_plugin.create(
             {{u"sparsity"_s, 0.5}, {u"scope"_s, u"layer"_s}, {u"epochs_per_step"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
@@ -137,20 +113,19 @@ private Q_SLOTS:
         int tensors = 0;
         for (const auto &[name, t] : c.model->namedParameters()) {
             if (t.dim() < 2) {
-                QCOMPARE(zeros(t.detach()), 0); // biases are never pruned
+                QCOMPARE(test::zeroCount(t.detach()), 0); // biases are never pruned
                 continue;
             }
             ++tensors;
-            QCOMPARE(zeros(t.detach()), std::llround(0.5 * double(t.numel())));
+            QCOMPARE(test::zeroCount(t.detach()), std::llround(0.5 * double(t.numel())));
         }
         QCOMPARE(tensors, 5); // 2 conv + 3 linear
     }
 
     void lastLayerCanBeExcluded()
     {
-        auto technique = create({{u"sparsity"_s, 0.7},
-                                 {u"include_last_layer"_s, false},
-                                 {u"epochs_per_step"_s, 0}});
+        auto technique = m_plugin.create(
+            {{u"sparsity"_s, 0.7}, {u"include_last_layer"_s, false}, {u"epochs_per_step"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
@@ -160,16 +135,16 @@ private Q_SLOTS:
         QVERIFY2(technique->apply(c, &error), qPrintable(error));
         QVERIFY(torch::equal(c.model->namedParameters()[4].second.detach(), before.at("5.weight")));
         QCOMPARE(c.model->namedParameters()[4].first, std::string("5.weight"));
-        QVERIFY(zeros(c.model->namedParameters()[0].second.detach()) > 0);
+        QVERIFY(test::zeroCount(c.model->namedParameters()[0].second.detach()) > 0);
     }
 
     void masksSurviveIterativeFineTuning()
     {
-        auto technique = create({{u"sparsity"_s, 0.8},
-                                 {u"schedule"_s, u"cubic"_s},
-                                 {u"steps"_s, 2},
-                                 {u"epochs_per_step"_s, 1},
-                                 {u"lr_factor"_s, 1.0}});
+        auto technique = m_plugin.create({{u"sparsity"_s, 0.8},
+                                          {u"schedule"_s, u"cubic"_s},
+                                          {u"steps"_s, 2},
+                                          {u"epochs_per_step"_s, 1},
+                                          {u"lr_factor"_s, 1.0}});
         QVERIFY(technique);
         test::Recorded rec;
         Feedback feedback;
@@ -187,7 +162,7 @@ private Q_SLOTS:
             if (t.dim() < 2)
                 continue;
             total += t.numel();
-            pruned += zeros(t.detach());
+            pruned += test::zeroCount(t.detach());
             const torch::Tensor kept = t.detach() != 0;
             trained = trained || !torch::equal(t.detach().masked_select(kept),
                                                before.at(name).masked_select(kept));
@@ -200,10 +175,10 @@ private Q_SLOTS:
 
     void cubicScheduleRampsToTheTarget()
     {
-        auto technique = create({{u"sparsity"_s, 0.9},
-                                 {u"schedule"_s, u"cubic"_s},
-                                 {u"steps"_s, 3},
-                                 {u"epochs_per_step"_s, 0}});
+        auto technique = m_plugin.create({{u"sparsity"_s, 0.9},
+                                          {u"schedule"_s, u"cubic"_s},
+                                          {u"steps"_s, 3},
+                                          {u"epochs_per_step"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
@@ -221,7 +196,7 @@ private Q_SLOTS:
 
     void fineTuningWithoutDataIsAnError()
     {
-        auto technique = create({});
+        auto technique = m_plugin.create({});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
@@ -233,7 +208,7 @@ private Q_SLOTS:
 
     void cancelStops()
     {
-        auto technique = create({});
+        auto technique = m_plugin.create({});
         QVERIFY(technique);
         Feedback feedback;
         feedback.cancel();

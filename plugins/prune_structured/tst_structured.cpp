@@ -2,13 +2,10 @@
 // prune.structured through the real plugin path: a smaller spec, fewer parameters and MACs, the
 // smallest-L1 filters removed, the rebuilt model computing exactly what the dense model computes
 // with the removed channels silenced, and TorchScript models refused.
-#include "plugin_test_support.h"
-#include "plugins/pruning_common/pruning_test_support.h"
+#include "technique_test_support.h"
 
 #include "engine/model_metrics.h"
-#include "engine/technique.h"
 
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
@@ -60,24 +57,14 @@ class TestPruneStructured : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
-
-    std::unique_ptr<Technique> create(const QJsonObject &params)
-    {
-        QString error;
-        auto t = m_registry->create(kId, params, &error);
-        if (!t)
-            qWarning("%s", qPrintable(error));
-        return t;
-    }
+    test::PluginUnderTest m_plugin;
 
     /// Prunes `zooName` and checks that the rebuilt model's outputs equal those of the dense
     /// model in which each removed filter's batch-norm scale and shift are zero (so the
     /// channel is exactly 0 after BN and ReLU, and contributes nothing downstream).
     void checkFunction(const QString &zooName, std::vector<int64_t> shape, double ratio)
     {
-        auto technique = create({{u"ratio"_s, ratio}, {u"finetune_epochs"_s, 0}});
+        auto technique = m_plugin.create({{u"ratio"_s, ratio}, {u"finetune_epochs"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c =
@@ -150,14 +137,9 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
         QString error;
-        QVERIFY(!m_registry->create(kId, {{u"ratio"_s, 0.99}}, &error));
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
+        QVERIFY(!m_plugin.create({{u"ratio"_s, 0.99}}, &error));
         QVERIFY2(error.contains(u"params.ratio"_s), qPrintable(error));
     }
 
@@ -173,7 +155,7 @@ private Q_SLOTS:
 
     void halfTheFiltersGiveASmallerModel()
     {
-        auto technique = create({{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 0}});
+        auto technique = m_plugin.create({{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"vgg-cifar"_s, 1, {3, 32, 32}),
@@ -197,7 +179,7 @@ private Q_SLOTS:
 
     void minChannelsIsKept()
     {
-        auto technique = create(
+        auto technique = m_plugin.create(
             {{u"ratio"_s, 0.9}, {u"min_channels"_s, 20}, {u"finetune_epochs"_s, 0}});
         QVERIFY(technique);
         test::Recorded rec;
@@ -212,7 +194,7 @@ private Q_SLOTS:
     void fineTuningRunsOnThePrunedModel()
     {
         DatasetSplits data = test::syntheticSplits(128);
-        auto technique = create({{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 1}});
+        auto technique = m_plugin.create({{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 1}});
         QVERIFY(technique);
         test::Recorded rec;
         TechniqueContext c =
@@ -225,7 +207,7 @@ private Q_SLOTS:
 
     void torchScriptModelIsRefused()
     {
-        auto technique = create({});
+        auto technique = m_plugin.create({});
         QVERIFY(technique);
         FakeTorchScriptModel fake;
         QString error;

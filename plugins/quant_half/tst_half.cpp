@@ -1,18 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // quant.half through the real plugin path: bf16 is a real dtype change with close outputs;
 // fp16 convolution on the CPU is refused by checkSupported() before any work.
-#include "plugin_test_support.h"
+#include "technique_test_support.h"
 
-#include "engine/spec_model.h"
-#include "engine/technique.h"
-#include "engine/zoo.h"
-
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include <torch/torch.h>
-
-#include <map>
 
 using namespace jb;
 using namespace Qt::StringLiterals;
@@ -21,13 +14,6 @@ namespace {
 
 const QString kId = u"quant.half"_s;
 
-std::unique_ptr<Model> makeModel(const QString &zooName)
-{
-    QString error;
-    const auto spec = zooSpec(zooName, ZooOptions{}, &error);
-    return spec ? SpecModel::create(*spec, 1, &error) : nullptr;
-}
-
 } // namespace
 
 class TestHalf : public QObject
@@ -35,18 +21,13 @@ class TestHalf : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
+    test::PluginUnderTest m_plugin;
 
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
+        QString error;
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
     }
 
     void bf16IsARealDtypeChangeWithCloseOutputs_data()
@@ -60,16 +41,11 @@ private Q_SLOTS:
     {
         QFETCH(QString, zoo);
         QString error;
-        auto technique = m_registry->create(kId, {{u"dtype"_s, u"bf16"_s}}, &error);
+        auto technique = m_plugin.create({{u"dtype"_s, u"bf16"_s}}, &error);
         QVERIFY2(technique, qPrintable(error));
-        TechniqueContext c;
-        c.model = makeModel(zoo);
+        test::Recorded rec;
+        TechniqueContext c = test::cpuRecordingContext(test::zooModel(zoo), nullptr, &rec);
         c.model->setTraining(false);
-        c.backend = *Backend::parse(u"cpu:1"_s, &error);
-        std::map<QString, double> metrics;
-        c.metric = [&](const QString &name, double value, const QString &) {
-            metrics[name] = value;
-        };
         torch::manual_seed(1);
         const torch::Tensor x = torch::randn({16, 1, 28, 28});
         const torch::Tensor ref = c.model->forward(x).detach();
@@ -79,26 +55,24 @@ private Q_SLOTS:
         for (const auto &[name, t] : c.model->namedParameters())
             QCOMPARE(t.scalar_type(), torch::kBFloat16);
         // Half of every float tensor (the batch-norm's int64 step counters stay as they are).
-        QVERIFY(std::abs(metrics.at(u"model_size_ratio"_s) - 0.5) < 0.01);
+        QVERIFY(std::abs(rec.metrics.at(u"model_size_ratio"_s) - 0.5) < 0.01);
         const torch::Tensor y = c.model->forward(x.to(torch::kBFloat16)).to(torch::kFloat);
-        const double err = (y - ref).norm().item<double>() / ref.norm().item<double>();
+        const double err = test::relativeError(y, ref);
         QVERIFY2(err < 0.03 && err > 0, qPrintable(u"relative error %1"_s.arg(err)));
     }
 
     void fp16ConvolutionOnCpuIsRefusedBeforeTheRun()
     {
         QString error;
-        auto technique = m_registry->create(kId, {{u"dtype"_s, u"fp16"_s}}, &error);
+        auto technique = m_plugin.create({{u"dtype"_s, u"fp16"_s}}, &error);
         QVERIFY(technique);
-        auto model = makeModel(u"cnn-small"_s);
-        const Backend cpu = *Backend::parse(u"cpu:1"_s, &error);
-        QVERIFY(!technique->checkSupported(*model, cpu, &error));
+        test::Recorded rec;
+        TechniqueContext c =
+            test::cpuRecordingContext(test::zooModel(u"cnn-small"_s), nullptr, &rec);
+        QVERIFY(!technique->checkSupported(*c.model, c.backend, &error));
         QVERIFY2(error.contains(u"fp16 convolution is not supported on backend cpu:1"_s),
                  qPrintable(error));
         QVERIFY2(error.contains(u"bf16"_s), qPrintable(error)); // names the fix
-        TechniqueContext c;
-        c.model = std::move(model);
-        c.backend = cpu;
         QVERIFY(!technique->apply(c, &error));
         QCOMPARE(c.model->computeDtype(), torch::kFloat); // untouched
     }
@@ -106,13 +80,10 @@ private Q_SLOTS:
     void fp16LinearOnCpuEitherRunsOrIsRefusedClearly()
     {
         QString error;
-        auto technique = m_registry->create(kId, {{u"dtype"_s, u"fp16"_s}}, &error);
-        auto model = makeModel(u"mlp"_s);
-        const Backend cpu = *Backend::parse(u"cpu:1"_s, &error);
-        if (technique->checkSupported(*model, cpu, &error)) {
-            TechniqueContext c;
-            c.model = std::move(model);
-            c.backend = cpu;
+        auto technique = m_plugin.create({{u"dtype"_s, u"fp16"_s}}, &error);
+        test::Recorded rec;
+        TechniqueContext c = test::cpuRecordingContext(test::zooModel(u"mlp"_s), nullptr, &rec);
+        if (technique->checkSupported(*c.model, c.backend, &error)) {
             QVERIFY2(technique->apply(c, &error), qPrintable(error));
             QCOMPARE(c.model->computeDtype(), torch::kHalf);
         } else {

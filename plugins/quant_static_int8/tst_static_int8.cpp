@@ -2,23 +2,15 @@
 // quant.static_int8 through the real plugin path: batch-norm folding is exact in fp32, the
 // calibrated int8 network keeps quint8 tensors between layers and stays close to fp32, the
 // model clones and saves, and missing data or a wrong engine are clear errors.
-#include "plugin_test_support.h"
+#include "technique_test_support.h"
 
 #include "plugins/quant_common/quant_convert.h"
 
-#include "engine/datasets.h"
-#include "engine/model_io.h"
 #include "engine/spec_model.h"
-#include "engine/technique.h"
-#include "engine/zoo.h"
 
-#include <QTemporaryDir>
 #include <QtTest>
 
-#include <ATen/Context.h>
 #include <torch/torch.h>
-
-#include <map>
 
 using namespace jb;
 using namespace Qt::StringLiterals;
@@ -27,15 +19,11 @@ namespace {
 
 const QString kId = u"quant.static_int8"_s;
 
-std::unique_ptr<SpecModel> makeModel(const QString &zooName, std::vector<int64_t> shape)
+std::unique_ptr<Model> makeModel(const QString &zooName, std::vector<int64_t> shape)
 {
-    QString error;
-    ZooOptions o;
-    o.inputShape = shape;
-    const auto spec = zooSpec(zooName, o, &error);
-    if (!spec)
+    auto model = test::zooModel(zooName, 1, std::move(shape));
+    if (!model)
         return nullptr;
-    auto model = SpecModel::create(*spec, 1, &error);
     // Non-trivial batch-norm statistics, so folding has something to fold.
     torch::NoGradGuard noGrad;
     torch::manual_seed(5);
@@ -61,18 +49,6 @@ DatasetSplits randomSplits(std::vector<int64_t> shape, int64_t n)
     return s;
 }
 
-QStringList supportedEngines()
-{
-    QStringList names;
-    for (c10::QEngine e : at::globalContext().supportedQEngines()) {
-        if (e == c10::QEngine::ONEDNN)
-            names << u"onednn"_s;
-        if (e == c10::QEngine::QNNPACK)
-            names << u"qnnpack"_s;
-    }
-    return names;
-}
-
 } // namespace
 
 class TestStaticInt8 : public QObject
@@ -80,33 +56,13 @@ class TestStaticInt8 : public QObject
     Q_OBJECT
 
 private:
-    QTemporaryDir m_dir;
-    std::unique_ptr<TechniqueRegistry> m_registry;
-    std::map<QString, double> m_metrics;
-
-    TechniqueContext contextFor(std::unique_ptr<Model> model, const DatasetSplits *data)
-    {
-        TechniqueContext c;
-        c.model = std::move(model);
-        c.data = data;
-        QString error;
-        c.backend = *Backend::parse(u"cpu:1"_s, &error);
-        c.log = [](const QString &, const QJsonObject &) {};
-        c.metric = [this](const QString &name, double value, const QString &) {
-            m_metrics[name] = value;
-        };
-        return c;
-    }
+    test::PluginUnderTest m_plugin;
 
 private Q_SLOTS:
     void initTestCase()
     {
-        QVERIFY(m_dir.isValid());
-        QVERIFY(!test::copyPlugin(QStringLiteral(JB_PLUGIN_FILE), m_dir.path()).isEmpty());
-        m_registry = test::scannedRegistry({m_dir.path()});
-        QVERIFY2(m_registry->rejected().isEmpty(),
-                 qPrintable(m_registry->rejected().value(0).message));
-        QCOMPARE(m_registry->ids(), QStringList{kId});
+        QString error;
+        QVERIFY2(m_plugin.load(QStringLiteral(JB_PLUGIN_FILE), kId, &error), qPrintable(error));
     }
 
     void batchNormFoldingIsExact()
@@ -149,7 +105,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("engine");
         QTest::addColumn<QString>("zoo");
         QTest::addColumn<bool>("perChannel");
-        for (const QString &e : supportedEngines()) {
+        for (const QString &e : test::quantizedEngineNames()) {
             QTest::addRow("%s/cnn-small", qPrintable(e)) << e << u"cnn-small"_s << true;
             QTest::addRow("%s/cnn-small/per-tensor", qPrintable(e)) << e << u"cnn-small"_s << false;
             QTest::addRow("%s/vgg-cifar", qPrintable(e)) << e << u"vgg-cifar"_s << true;
@@ -165,11 +121,12 @@ private Q_SLOTS:
             zoo == u"vgg-cifar"_s ? std::vector<int64_t>{3, 32, 32} : std::vector<int64_t>{1, 28, 28};
         const DatasetSplits data = randomSplits(shape, 256);
         QString error;
-        auto technique = m_registry->create(
-            kId, {{u"engine"_s, engine}, {u"calibration_batches"_s, 4}, {u"per_channel"_s, perChannel}},
+        auto technique = m_plugin.create(
+            {{u"engine"_s, engine}, {u"calibration_batches"_s, 4}, {u"per_channel"_s, perChannel}},
             &error);
         QVERIFY2(technique, qPrintable(error));
-        TechniqueContext c = contextFor(makeModel(zoo, shape), &data);
+        test::Recorded rec;
+        TechniqueContext c = test::cpuRecordingContext(makeModel(zoo, shape), &data, &rec);
         std::vector<int64_t> xs = shape;
         xs.insert(xs.begin(), 32);
         torch::manual_seed(4);
@@ -190,9 +147,10 @@ private Q_SLOTS:
         QCOMPARE(convs, expectedConvs);
         QCOMPARE(bns, expectedConvs);
         QCOMPARE(linears, zoo == u"vgg-cifar"_s ? 1 : 2);
-        QCOMPARE(m_metrics.at(u"quantized_layers"_s), double(convs + linears));
-        QCOMPARE(m_metrics.at(u"calibration_samples"_s), 256.0);
-        QVERIFY(m_metrics.at(u"model_bytes_after"_s) < 0.4 * m_metrics.at(u"model_bytes_before"_s));
+        QCOMPARE(rec.metrics.at(u"quantized_layers"_s), double(convs + linears));
+        QCOMPARE(rec.metrics.at(u"calibration_samples"_s), 256.0);
+        QVERIFY(rec.metrics.at(u"model_bytes_after"_s) <
+                0.4 * rec.metrics.at(u"model_bytes_before"_s));
 
         // Between the first and the last layer the tensors are quint8.
         auto *spec = dynamic_cast<SpecModel *>(c.model.get());
@@ -208,28 +166,23 @@ private Q_SLOTS:
         QVERIFY(quantizedOutputs >= int(spec->network().size()) - 2);
 
         const torch::Tensor y = c.model->forward(x).detach();
-        const double err = (y - ref).norm().item<double>() / ref.norm().item<double>();
+        const double err = test::relativeError(y, ref);
         QVERIFY2(err < 0.15, qPrintable(u"relative error %1"_s.arg(err)));
         QVERIFY2(err > 0, "identical to fp32: nothing was quantized");
-        const double agree = y.argmax(1).eq(ref.argmax(1)).to(torch::kDouble).mean().item<double>();
+        const double agree = test::top1Agreement(y, ref);
         QVERIFY2(agree >= 0.8, qPrintable(u"top-1 agreement %1"_s.arg(agree)));
 
-        auto copy = c.model->clone(&error);
-        QVERIFY2(copy, qPrintable(error));
-        QVERIFY(torch::allclose(copy->forward(x), y));
-        const auto bytes = serializeModel(*c.model, &error);
-        QVERIFY2(bytes, qPrintable(error));
-        auto loaded = deserializeModel(*bytes, u"memory"_s, &error);
-        QVERIFY2(loaded, qPrintable(error));
-        QVERIFY(torch::allclose(loaded->forward(x), y));
+        QVERIFY2(test::survivesCloneAndModelFile(*c.model, x, y, &error), qPrintable(error));
     }
 
     void missingDataAndWrongEngineAreErrors()
     {
         QString error;
-        auto technique = m_registry->create(kId, {}, &error);
+        auto technique = m_plugin.create({}, &error);
         QVERIFY(technique);
-        TechniqueContext c = contextFor(makeModel(u"cnn-small"_s, {1, 28, 28}), nullptr);
+        test::Recorded rec;
+        TechniqueContext c =
+            test::cpuRecordingContext(makeModel(u"cnn-small"_s, {1, 28, 28}), nullptr, &rec);
         QVERIFY(!technique->apply(c, &error));
         QVERIFY2(error.contains(u"validation split"_s), qPrintable(error));
 
@@ -238,12 +191,12 @@ private Q_SLOTS:
         QVERIFY(!technique->apply(c, &error));
         QVERIFY2(error.contains(u"is empty"_s), qPrintable(error));
 
-        auto qnn = m_registry->create(kId, {{u"engine"_s, u"qnnpack"_s}}, &error);
+        auto qnn = m_plugin.create({{u"engine"_s, u"qnnpack"_s}}, &error);
         c.backend.quantizedEngine = u"onednn"_s;
         QVERIFY(!qnn->checkSupported(*c.model, c.backend, &error));
         QVERIFY2(error.contains(u"params.engine is 'qnnpack'"_s), qPrintable(error));
         c.backend.quantizedEngine = u"fbgemm"_s;
-        if (!supportedEngines().contains(u"fbgemm"_s)) {
+        if (!test::quantizedEngineNames().contains(u"fbgemm"_s)) {
             QVERIFY(!technique->checkSupported(*c.model, c.backend, &error));
             QVERIFY2(error.contains(u"not available in this libtorch"_s), qPrintable(error));
         }
