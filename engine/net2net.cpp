@@ -217,7 +217,8 @@ private:
         const torch::Tensor in = *cur;
         // Each old input channel c arrives cnt[c] times: its weights are divided among them.
         const torch::Tensor cnt = torch::bincount(in, {}, oldIn).to(torch::kDouble);
-        torch::Tensor nw = w.to(torch::kDouble).index_select(0, g.to(dev)).index_select(1, in.to(dev));
+        torch::Tensor nw =
+            w.to(torch::kDouble).index_select(0, g.to(dev)).index_select(1, in.to(dev));
         std::vector<int64_t> view(size_t(w.dim()), 1);
         view[1] = in.size(0);
         nw = nw * (1.0 / cnt.index_select(0, in)).to(dev).view(view);
@@ -230,8 +231,8 @@ private:
             sumShape[1] = oldIn;
             std::vector<int64_t> cntView(size_t(w.dim()), 1);
             cntView[1] = oldIn;
-            const torch::Tensor mean =
-                torch::zeros(sumShape, torch::kDouble).index_add_(1, in, e) / cnt.clamp_min(1).view(cntView);
+            const torch::Tensor mean = torch::zeros(sumShape, torch::kDouble).index_add_(1, in, e) /
+                                       cnt.clamp_min(1).view(cntView);
             e = (e - mean.index_select(1, in)) * sigma;
             nw = nw + e.to(dev);
         }
@@ -332,8 +333,7 @@ bool nonNegativeAfter(const std::vector<LayerSpec> &layers, int64_t index, QStri
         default:
             break;
         }
-        *why = QStringLiteral("the output of %1 can be negative")
-                   .arg(label(QString::number(i), l));
+        *why = QStringLiteral("the output of %1 can be negative").arg(label(QString::number(i), l));
         return false;
     }
     *why = QStringLiteral("the model input can be negative");
@@ -416,8 +416,8 @@ std::unique_ptr<SpecModel> net2WiderNet(const SpecModel &model, const ArchSpec &
         const TensorMap target = byName(fresh->state());
         torch::NoGradGuard noGrad;
         Widener widener(old, target, shapeOf, options, error);
-        torch::Tensor cur = torch::arange(wider.inputShape.empty() ? 0 : wider.inputShape[0],
-                                          torch::kLong);
+        torch::Tensor cur =
+            torch::arange(wider.inputShape.empty() ? 0 : wider.inputShape[0], torch::kLong);
         if (!widener.sequence(spec.layers, wider.layers, QString(), &cur, torch::Tensor()))
             return nullptr;
         for (const auto &[name, t] : target) {
@@ -449,8 +449,8 @@ std::optional<ArchSpec> deeperSpec(const ArchSpec &spec, int64_t afterIndex,
         return std::nullopt;
     };
     if (afterIndex < 0 || afterIndex >= int64_t(spec.layers.size()))
-        return fail(QStringLiteral("no such top-level layer (the spec has %1)")
-                        .arg(spec.layers.size()));
+        return fail(
+            QStringLiteral("no such top-level layer (the spec has %1)").arg(spec.layers.size()));
     if (options.kernel < 1 || options.kernel % 2 == 0)
         return fail(QStringLiteral("the kernel must be odd, got %1").arg(options.kernel));
     const bool relu = options.activation == QLatin1String("relu");
@@ -473,8 +473,8 @@ std::optional<ArchSpec> deeperSpec(const ArchSpec &spec, int64_t afterIndex,
     }
     std::vector<LayerSpec> block;
     if (shape.size() == 3)
-        block.push_back(layers::conv(shape[0], options.kernel, 1, options.kernel / 2,
-                                     !options.batchNorm));
+        block.push_back(
+            layers::conv(shape[0], options.kernel, 1, options.kernel / 2, !options.batchNorm));
     else if (shape.size() == 1)
         block.push_back(layers::linear(shape[0], !options.batchNorm));
     else
@@ -499,8 +499,7 @@ std::unique_ptr<SpecModel> net2DeeperNet(SpecModel &model, int64_t afterIndex,
 {
     const ArchSpec &spec = *model.spec();
     int inserted = 0;
-    const std::optional<ArchSpec> deeper =
-        deeperSpec(spec, afterIndex, options, &inserted, error);
+    const std::optional<ArchSpec> deeper = deeperSpec(spec, afterIndex, options, &inserted, error);
     if (!deeper)
         return nullptr;
     std::unique_ptr<SpecModel> fresh = SpecModel::create(*deeper, 0, error);

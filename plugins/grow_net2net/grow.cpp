@@ -140,8 +140,7 @@ public:
         return true;
     }
 
-    bool checkSupported(const Model &model, const Backend &backend,
-                        QString *error) const override
+    bool checkSupported(const Model &model, const Backend &backend, QString *error) const override
     {
         Q_UNUSED(backend);
         const ArchSpec *spec = requireSpec(model, kOperation, error);
@@ -151,11 +150,11 @@ public:
         if (!start)
             return false;
         if (m_deepen != u"none"_s && insertionPoints(*start, m_deepen).empty()) {
-            *error = u"params.deepen \"%1\": model '%2' has no top-level ReLU that ends a %3 "
-                     "stage (conv or linear [-> batch norm] -> relu -> pool/flatten/dropout/"
-                     "linear), where an identity block would be inserted; use deepen \"none\""_s
-                         .arg(m_deepen, spec->name,
-                              m_deepen == u"all"_s ? u"conv or linear"_s : m_deepen);
+            *error =
+                u"params.deepen \"%1\": model '%2' has no top-level ReLU that ends a %3 "
+                "stage (conv or linear [-> batch norm] -> relu -> pool/flatten/dropout/"
+                "linear), where an identity block would be inserted; use deepen \"none\""_s.arg(
+                    m_deepen, spec->name, m_deepen == u"all"_s ? u"conv or linear"_s : m_deepen);
             return false;
         }
         return true;
@@ -268,8 +267,7 @@ private:
             };
             // A fresh trainer, and so a fresh optimizer: the grown model has new parameters.
             Trainer trainer(o);
-            const auto result =
-                trainer.train(*model, context.data->train, &feedback, error);
+            const auto result = trainer.train(*model, context.data->train, &feedback, error);
             if (!result)
                 return false;
             if (result->canceled) {
@@ -334,10 +332,9 @@ private:
         QJsonArray inserted;
         if (m_deepen != u"none"_s) {
             // From the back, so the indices of the points still to do do not move.
-            std::sort(m_stageEnds.begin(), m_stageEnds.end(),
-                      [](const InsertionPoint &a, const InsertionPoint &b) {
-                          return a.after > b.after;
-                      });
+            std::sort(
+                m_stageEnds.begin(), m_stageEnds.end(),
+                [](const InsertionPoint &a, const InsertionPoint &b) { return a.after > b.after; });
             for (size_t i = 0; i < m_stageEnds.size(); ++i) {
                 InsertionPoint &p = m_stageEnds[i];
                 DeepenOptions options;

@@ -133,9 +133,8 @@ private Q_SLOTS:
 
     void deepensAndWidensTwice()
     {
-        auto t = create({{u"start_width"_s, 0.25},
-                         {u"grow_at"_s, u"1,2"_s},
-                         {u"deepen"_s, u"all"_s}});
+        auto t =
+            create({{u"start_width"_s, 0.25}, {u"grow_at"_s, u"1,2"_s}, {u"deepen"_s, u"all"_s}});
         QVERIFY(t);
         const DatasetSplits data = test::syntheticSplits(128);
         test::Recorded rec;
@@ -173,11 +172,13 @@ private Q_SLOTS:
         const DatasetSplits data = test::syntheticSplits(256);
         double closest[2] = {0, 0};
         for (int noisy = 0; noisy < 2; ++noisy) {
-            auto t = create({{u"start_width"_s, 0.5}, {u"grow_at"_s, u"1"_s},
+            auto t = create({{u"start_width"_s, 0.5},
+                             {u"grow_at"_s, u"1"_s},
                              {u"noise"_s, noisy ? 0.01 : 0.0}});
             QVERIFY(t);
             test::Recorded rec;
-            TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &data, nullptr, &rec);
+            TechniqueContext c =
+                test::recordingContext(test::zooModel(u"mlp"_s), &data, nullptr, &rec);
             c.training.epochs = 2;
             QString error;
             QVERIFY2(t->train(c, &error), qPrintable(error));
@@ -189,8 +190,8 @@ private Q_SLOTS:
             // Distance of each new unit (rows 150..299) to its nearest original unit (0..149),
             // relative to the weights' scale; the largest over the new units.
             const torch::Tensor d = torch::cdist(w.slice(0, 150), w.slice(0, 0, 150), 1.0);
-            closest[noisy] = std::get<0>(d.min(1)).max().item<double>() /
-                             w.abs().sum(1).mean().item<double>();
+            closest[noisy] =
+                std::get<0>(d.min(1)).max().item<double>() / w.abs().sum(1).mean().item<double>();
         }
         QVERIFY2(closest[0] < 1e-5, qPrintable(QString::number(closest[0])));
         QVERIFY2(closest[1] > 1e-3, qPrintable(QString::number(closest[1])));

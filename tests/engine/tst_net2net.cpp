@@ -177,12 +177,12 @@ private Q_SLOTS:
         QVERIFY(parameterCount(*wide) > parameterCount(*small));
 
         const torch::Tensor x = inputFor(full);
-        const double evalDiff = relativeDifference(outputs(*small, x, false),
-                                                   outputs(*wide, x, false));
+        const double evalDiff =
+            relativeDifference(outputs(*small, x, false), outputs(*wide, x, false));
         QVERIFY2(evalDiff < 1e-5, qPrintable(QStringLiteral("eval: %1").arg(evalDiff)));
         // Replicated channels have equal batch statistics: training mode is preserved too.
-        const double trainDiff = relativeDifference(outputs(*small, x, true),
-                                                    outputs(*wide, x, true));
+        const double trainDiff =
+            relativeDifference(outputs(*small, x, true), outputs(*wide, x, true));
         QVERIFY2(trainDiff < 1e-4, qPrintable(QStringLiteral("train: %1").arg(trainDiff)));
 
         // The grown model builds again from its spec and clones (e.g. for saving).
@@ -287,8 +287,7 @@ private Q_SLOTS:
         QVERIFY(deep->namedParameters().size() > before);
 
         const torch::Tensor x = inputFor(s);
-        const double evalDiff = relativeDifference(outputs(*m, x, false),
-                                                   outputs(*deep, x, false));
+        const double evalDiff = relativeDifference(outputs(*m, x, false), outputs(*deep, x, false));
         QVERIFY2(evalDiff < 1e-5, qPrintable(QStringLiteral("eval: %1").arg(evalDiff)));
         QVERIFY2(deep->clone(&error), qPrintable(error));
 
@@ -297,8 +296,8 @@ private Q_SLOTS:
         QVERIFY2(wider, qPrintable(error));
         auto wide = net2WiderNet(*deep, *wider, {}, &error);
         QVERIFY2(wide, qPrintable(error));
-        const double wideDiff = relativeDifference(outputs(*deep, x, false),
-                                                   outputs(*wide, x, false));
+        const double wideDiff =
+            relativeDifference(outputs(*deep, x, false), outputs(*wide, x, false));
         QVERIFY2(wideDiff < 1e-5, qPrintable(QStringLiteral("widened: %1").arg(wideDiff)));
     }
 
