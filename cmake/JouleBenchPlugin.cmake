@@ -16,9 +16,13 @@
 #       [LIBS <extra libraries>...] [TIMEOUT <seconds>])
 #
 # joulebench_add_technique_plugin() builds a Qt plugin (qt_add_plugin, shared) linked to the
-# engine, reusing a precompiled torch header so the plugin does not parse libtorch again (in the
-# tree the engine's; out of it one per project, shared by the plugins and tests of the project),
-# and installs it to <prefix>/lib/joulebench/plugins. In the tree, the plugin goes to the folder
+# engine and installs it to <prefix>/lib/joulebench/plugins. In the tree it reuses the engine's
+# precompiled torch header, so the plugin does not parse libtorch again. Out of the tree there is
+# no such header to reuse: with JOULEBENCH_PLUGIN_PCH=ON (default OFF) the project builds one,
+# shared by its plugins and tests. Measured (CPU seconds, 2-core VM): building it costs 25 s and
+# saves 7-8 s per file that includes <torch/torch.h>, while a file with only the narrow
+# <torch/types.h> (the template) compiles in 8-12 s without it; so it pays from about four
+# <torch/torch.h> files on (docs/plugin-authoring.md). In the tree, the plugin goes to the folder
 # the registry searches next to the executables (<build>/lib/joulebench/plugins) and the target
 # jb_technique_plugins builds all such plugins (the apps do not depend on them: they load them
 # at run time). The METADATA file must be the one named in the plugin's
@@ -32,6 +36,10 @@
 # it must be called from a plugin's tests.cmake (included by tests/plugins/CMakeLists.txt).
 include_guard(GLOBAL)
 
+option(JOULEBENCH_PLUGIN_PCH
+       "Out of the JouleBench tree: one precompiled <torch/torch.h> for the project's plugins and tests"
+       OFF)
+
 # In the tree jb_engine is a target of this build; out of it the SDK's imported targets.
 if(TARGET jb_engine)
     set(_JOULEBENCH_IN_TREE TRUE)
@@ -39,8 +47,8 @@ else()
     set(_JOULEBENCH_IN_TREE FALSE)
 endif()
 
-# Out of the tree: one object library per project that only compiles the precompiled torch
-# header; plugins and tests reuse it (REUSE_FROM needs the same flags: position-independent
+# Out of the tree, with JOULEBENCH_PLUGIN_PCH: one object library per project that only compiles
+# the precompiled torch header; plugins and tests reuse it (REUSE_FROM needs the same flags: position-independent
 # code, the engine's compile options and definitions).
 function(_joulebench_torch_pch)
     if(TARGET joulebench_torch_pch)
@@ -126,8 +134,10 @@ function(joulebench_add_technique_plugin target)
         set(_rpath "$ORIGIN/../..")
     else()
         target_link_libraries(${target} PRIVATE JouleBench::engine ${P_LIBS})
-        _joulebench_torch_pch()
-        target_precompile_headers(${target} REUSE_FROM joulebench_torch_pch)
+        if(JOULEBENCH_PLUGIN_PCH)
+            _joulebench_torch_pch()
+            target_precompile_headers(${target} REUSE_FROM joulebench_torch_pch)
+        endif()
         set_target_properties(${target} PROPERTIES AUTOMOC ON)
         if(NOT P_OUTPUT_DIRECTORY)
             set(P_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/plugins)
@@ -179,11 +189,13 @@ function(joulebench_add_technique_plugin_test name)
         qt_add_executable(${name} ${T_SOURCES})
         target_link_libraries(${name} PRIVATE Qt6::Test JouleBench::engine ${T_LIBS})
         target_include_directories(${name} PRIVATE ${JOULEBENCH_INCLUDE_DIR}/testing)
-        _joulebench_torch_pch()
-        target_precompile_headers(${name} REUSE_FROM joulebench_torch_pch)
-        # The shared PCH is position-independent code (-fPIC), and GCC uses a PCH only with the
-        # same setting; -fPIC objects link into an executable as well.
-        target_compile_options(${name} PRIVATE -fPIC)
+        if(JOULEBENCH_PLUGIN_PCH)
+            _joulebench_torch_pch()
+            target_precompile_headers(${name} REUSE_FROM joulebench_torch_pch)
+            # The shared PCH is position-independent code (-fPIC), and GCC uses a PCH only with
+            # the same setting; -fPIC objects link into an executable as well.
+            target_compile_options(${name} PRIVATE -fPIC)
+        endif()
         set_target_properties(${name} PROPERTIES AUTOMOC ON)
         add_dependencies(${name} ${T_PLUGIN})
         add_test(NAME ${name} COMMAND ${name})
