@@ -278,7 +278,8 @@ private Q_SLOTS:
             "measurement": {"idleBefore": 0.2},
             "variants": [
                 {"label": "baseline", "chain": []},
-                {"label": "random-50", "chain": [{"plugin": "data.random", "params": {"ratio": 0.5}}]},
+                {"label": "random-50", "chain": [{"plugin": "data.random",
+                    "params": {"ratio": 0.5}}]},
                 {"label": "el2n-50", "chain": [{"plugin": "data.el2n",
                     "params": {"ratio": 0.5, "score_epochs": 1, "score_run": "same"}}]}
             ]
