@@ -55,7 +55,8 @@ int runReport(const QStringList &args)
     }
     const std::optional<report::Format> format = report::formatFromName(parser.value(formatOpt));
     if (!format) {
-        printError(u"--format must be html, pdf, md or csv, got '%1'"_s.arg(parser.value(formatOpt)));
+        printError(
+            u"--format must be html, pdf, md or csv, got '%1'"_s.arg(parser.value(formatOpt)));
         return ExitUsage;
     }
     bool ok = false;
@@ -80,9 +81,8 @@ int runReport(const QStringList &args)
     }
     const auto experiment =
         which == u"last"_s ? store.lastExperiment(&error) : store.experiment(id, &error);
-    if (!experiment ||
-        !report::writeReport(store, experiment->id, *format, parser.value(outOpt), &error,
-                             options)) {
+    if (!experiment || !report::writeReport(store, experiment->id, *format, parser.value(outOpt),
+                                            &error, options)) {
         printError(error);
         return ExitFailure;
     }

@@ -49,25 +49,24 @@ QString joinAnd(const QStringList &items)
 QString hardwareOf(const QJsonObject &env)
 {
     const QJsonObject cpu = env.value(u"cpu"_s).toObject();
-    QString text = u"host %1: CPU %2 (%3 physical cores, %4 logical CPUs, %5 usable by the "
-                   "process), %6, kernel %7"_s
-                       .arg(orUnknown(env.value(u"host"_s).toString()),
-                            orUnknown(cpu.value(u"model"_s).toString()),
-                            numberText(cpu.value(u"physicalCores"_s)),
-                            numberText(cpu.value(u"logicalCpus"_s)),
-                            numberText(cpu.value(u"usableCpus"_s)),
-                            orUnknown(env.value(u"os"_s).toString()),
-                            orUnknown(env.value(u"kernel"_s).toString()));
+    QString text =
+        u"host %1: CPU %2 (%3 physical cores, %4 logical CPUs, %5 usable by the "
+        "process), %6, kernel %7"_s.arg(
+            orUnknown(env.value(u"host"_s).toString()), orUnknown(cpu.value(u"model"_s).toString()),
+            numberText(cpu.value(u"physicalCores"_s)), numberText(cpu.value(u"logicalCpus"_s)),
+            numberText(cpu.value(u"usableCpus"_s)), orUnknown(env.value(u"os"_s).toString()),
+            orUnknown(env.value(u"kernel"_s).toString()));
     const double mem = env.value(u"memoryBytes"_s).toDouble();
-    text += mem > 0 ? u", %1 GiB memory"_s.arg(QString::number(mem / (1024.0 * 1024 * 1024), 'g', 3))
-                    : u", memory size not recorded"_s;
+    text += mem > 0
+                ? u", %1 GiB memory"_s.arg(QString::number(mem / (1024.0 * 1024 * 1024), 'g', 3))
+                : u", memory size not recorded"_s;
     const QJsonObject freq = env.value(u"cpufreq"_s).toObject();
     if (freq.value(u"readable"_s).toBool()) {
         QStringList gov;
         for (const QJsonValue &g : freq.value(u"governors"_s).toArray())
             gov.append(g.toString());
-        text += u"; cpufreq governor %1 (driver %2)"_s.arg(orUnknown(gov.join(u", "_s)),
-                                                           orUnknown(freq.value(u"driver"_s).toString()));
+        text += u"; cpufreq governor %1 (driver %2)"_s.arg(
+            orUnknown(gov.join(u", "_s)), orUnknown(freq.value(u"driver"_s).toString()));
     } else {
         text += u"; CPU frequency scaling not readable (%1)"_s.arg(
             orUnknown(freq.value(u"note"_s).toString()));
@@ -80,15 +79,14 @@ QString softwareOf(const QJsonObject &env)
     const QJsonObject sw = env.value(u"software"_s).toObject();
     const QJsonObject blas = env.value(u"blas"_s).toObject();
     return u"JouleBench %1 (project revision %2), libtorch %3, Qt %4 (built with %5), compiler "
-           "%6; BLAS: %7 (%8)"_s
-        .arg(orUnknown(sw.value(u"joulebench"_s).toString()),
-             orUnknown(sw.value(u"revision"_s).toString()),
-             orUnknown(sw.value(u"torch"_s).toString()),
-             orUnknown(sw.value(u"qtRuntime"_s).toString()),
-             orUnknown(sw.value(u"qtBuild"_s).toString()),
-             orUnknown(sw.value(u"compiler"_s).toString()),
-             orUnknown(blas.value(u"kind"_s).toString()),
-             orUnknown(blas.value(u"config"_s).toString()));
+           "%6; BLAS: %7 (%8)"_s.arg(orUnknown(sw.value(u"joulebench"_s).toString()),
+                                     orUnknown(sw.value(u"revision"_s).toString()),
+                                     orUnknown(sw.value(u"torch"_s).toString()),
+                                     orUnknown(sw.value(u"qtRuntime"_s).toString()),
+                                     orUnknown(sw.value(u"qtBuild"_s).toString()),
+                                     orUnknown(sw.value(u"compiler"_s).toString()),
+                                     orUnknown(blas.value(u"kind"_s).toString()),
+                                     orUnknown(blas.value(u"config"_s).toString()));
 }
 
 QString metersOf(const QJsonObject &env)
@@ -99,9 +97,9 @@ QString metersOf(const QJsonObject &env)
         QStringList domains;
         for (const QJsonValue &dv : m.value(u"domains"_s).toArray()) {
             const QJsonObject d = dv.toObject();
-            QString dt = u"%1 (%2, %3)"_s.arg(d.value(u"name"_s).toString(),
-                                             d.value(u"kind"_s).toString(),
-                                             orUnknown(d.value(u"method"_s).toString()));
+            QString dt =
+                u"%1 (%2, %3)"_s.arg(d.value(u"name"_s).toString(), d.value(u"kind"_s).toString(),
+                                     orUnknown(d.value(u"method"_s).toString()));
             if (!d.value(u"partOf"_s).toString().isEmpty())
                 dt += u", part of "_s + d.value(u"partOf"_s).toString();
             domains.append(dt);
@@ -134,12 +132,14 @@ QString describeChain(const QJsonArray &chain)
         const QJsonObject params = s.value(u"params"_s).toObject();
         QStringList p;
         for (auto it = params.constBegin(); it != params.constEnd(); ++it)
-            p.append(it.key() + u'=' +
-                     (it.value().isString() ? it.value().toString()
-                                            : QString::fromUtf8(QJsonDocument(QJsonArray{it.value()})
-                                                                    .toJson(QJsonDocument::Compact))
-                                                  .mid(1)
-                                                  .chopped(1)));
+            p.append(
+                it.key() + u'=' +
+                (it.value().isString()
+                     ? it.value().toString()
+                     : QString::fromUtf8(
+                           QJsonDocument(QJsonArray{it.value()}).toJson(QJsonDocument::Compact))
+                           .mid(1)
+                           .chopped(1)));
         steps.append(s.value(u"plugin"_s).toString() +
                      (p.isEmpty() ? QString() : u"("_s + p.join(u", "_s) + u')'));
     }
@@ -164,14 +164,13 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
     out.append(hardware.size() == 1
                    ? u"Hardware. All runs were executed on %1."_s.arg(hardware.first())
                    : u"Hardware. The runs come from %1 different machine records (they are not "
-                     "comparable without care): %2."_s
-                         .arg(hardware.size())
+                     "comparable without care): %2."_s.arg(hardware.size())
                          .arg(hardware.join(u"; "_s)));
-    out.append(software.size() == 1
-                   ? u"Software. %1."_s.arg(software.first())
-                   : u"Software. The runs used %1 different software records: %2."_s
-                         .arg(software.size())
-                         .arg(software.join(u"; "_s)));
+    out.append(
+        software.size() == 1
+            ? u"Software. %1."_s.arg(software.first())
+            : u"Software. The runs used %1 different software records: %2."_s.arg(software.size())
+                  .arg(software.join(u"; "_s)));
 
     // Meters and sampling.
     const QStringList meters = distinct(c, metersOf);
@@ -189,11 +188,11 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
     QString meterText =
         u"Energy measurement. Meters: %1. Stored energy domains: %2. Domains are never summed; "
         "an estimate is modelled, not measured, and is labelled \"estimate\" in every table and "
-        "chart of this report. The sampler read all meters at %3 Hz (plan setting"_s
-            .arg(meters.join(u" | "_s), kinds.isEmpty() ? u"none"_s : joinAnd(kinds),
-                 numberText(measurement.value(u"samplingHz"_s)));
-    meterText += rateN > 0 ? u"; achieved %1 Hz on average over %2 runs)"_s.arg(
-                                 formatNumber(rateSum / rateN, 3))
+        "chart of this report. The sampler read all meters at %3 Hz (plan setting"_s.arg(
+            meters.join(u" | "_s), kinds.isEmpty() ? u"none"_s : joinAnd(kinds),
+            numberText(measurement.value(u"samplingHz"_s)));
+    meterText += rateN > 0 ? u"; achieved %1 Hz on average over %2 runs)"_s
+                                 .arg(formatNumber(rateSum / rateN, 3))
                                  .arg(rateN)
                            : u"; achieved rate not recorded)"_s;
     meterText += u" and at every phase boundary; the energy of a phase is the difference of the "
@@ -221,8 +220,7 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
             plain(std::max(0.0, idleBefore)));
         if (idleAfter > 0)
             idle += u" and ended with one of %1 s (the idle power used is the mean of both; a "
-                    "difference above 10 % flags the run idle-drift)"_s
-                        .arg(plain(idleAfter));
+                    "difference above 10 % flags the run idle-drift)"_s.arg(plain(idleAfter));
         idle += u", in which the process slept while the meters were read. Per domain "
                 "P_idle = E_idle / t_idle, and every phase's net energy is "
                 "E_net = E_gross - P_idle x t (kept when slightly negative, not clamped)."_s;
@@ -250,21 +248,24 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
     QString protocol =
         u"Protocol. Plan \"%1\" (plan hash %2): model %3 on data set %4 (train limit %5, test "
         "limit %6, seed %7), trained for %8 epochs (%9, learning rate %10, batch %11). "_s
-            .arg(orUnknown(plan.value(u"name"_s).toString(c.experiment.name)),
-                 c.experiment.planHash.left(16),
-                 orUnknown(model.value(u"zoo"_s).toString(model.value(u"torchscript"_s).toString())),
-                 orUnknown(dataset.value(u"name"_s).toString()),
-                 numberText(dataset.value(u"trainLimit"_s)), numberText(dataset.value(u"testLimit"_s)),
-                 numberText(dataset.value(u"seed"_s).isUndefined() ? plan.value(u"seed"_s)
-                                                                   : dataset.value(u"seed"_s)),
-                 numberText(training.value(u"epochs"_s)),
-                 orUnknown(training.value(u"optimizer"_s).toString()))
+            .arg(
+                orUnknown(plan.value(u"name"_s).toString(c.experiment.name)),
+                c.experiment.planHash.left(16),
+                orUnknown(model.value(u"zoo"_s).toString(model.value(u"torchscript"_s).toString())),
+                orUnknown(dataset.value(u"name"_s).toString()),
+                numberText(dataset.value(u"trainLimit"_s)),
+                numberText(dataset.value(u"testLimit"_s)),
+                numberText(dataset.value(u"seed"_s).isUndefined() ? plan.value(u"seed"_s)
+                                                                  : dataset.value(u"seed"_s)),
+                numberText(training.value(u"epochs"_s)),
+                orUnknown(training.value(u"optimizer"_s).toString()))
             .arg(numberText(training.value(u"learningRate"_s)),
                  numberText(training.value(u"batchSize"_s)));
-    protocol += u"Variants: %1. Backends: %2. Each (variant, backend) cell was run %3 times; "_s
-                    .arg(variants.isEmpty() ? u"not recorded"_s : joinAnd(variants),
-                         backends.isEmpty() ? u"not recorded"_s : backends.join(u", "_s),
-                         numberText(plan.value(u"repetitions"_s)));
+    protocol +=
+        u"Variants: %1. Backends: %2. Each (variant, backend) cell was run %3 times; "_s.arg(
+            variants.isEmpty() ? u"not recorded"_s : joinAnd(variants),
+            backends.isEmpty() ? u"not recorded"_s : backends.join(u", "_s),
+            numberText(plan.value(u"repetitions"_s)));
     protocol += order == u"shuffled"_s
                     ? u"the runs were ordered in rounds, each round a seeded random permutation of "
                       "the cells, so drift spreads over all variants. "_s
@@ -273,16 +274,15 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
                       "of favouring the one run first. "_s;
     protocol += u"Phases per run: idle, train, prepare (the technique's own cost), evaluate "
                 "(top-1 accuracy on the test split), and inference at batch sizes %1 with %2 "
-                "measured batches each after %3 unmeasured warm-up batches. "_s
-                    .arg(batchSizes.isEmpty() ? u"unknown"_s : batchSizes.join(u", "_s),
-                         numberText(inference.value(u"batches"_s)),
-                         numberText(inference.value(u"warmupBatches"_s)));
+                "measured batches each after %3 unmeasured warm-up batches. "_s.arg(
+                    batchSizes.isEmpty() ? u"unknown"_s : batchSizes.join(u", "_s),
+                    numberText(inference.value(u"batches"_s)),
+                    numberText(inference.value(u"warmupBatches"_s)));
     if (plan.value(u"cacheBaseline"_s).toBool())
         protocol += u"The baseline was trained once per cache key and reused; a reusing run "
                     "records the source run's measured train figures (flag train-reused) and "
                     "the statistics count each training once. "_s;
-    protocol += u"Accuracy budget: %1 points below the baseline."_s.arg(
-        plain(s.accuracyBudget));
+    protocol += u"Accuracy budget: %1 points below the baseline."_s.arg(plain(s.accuracyBudget));
     out.append(protocol);
 
     // Statistics.
@@ -298,8 +298,7 @@ QStringList methodsStatement(const db::ExperimentComparison &c, const Comparison
                "(d_r = variant_r - baseline_r) with their own bootstrap CI; ratios are of the "
                "means over the pairs. A variant is within the accuracy budget when its mean "
                "paired accuracy loss is at most the budget; savings of a variant over the "
-               "budget are not at iso-accuracy."_s
-                   .arg(completed)
+               "budget are not at iso-accuracy."_s.arg(completed)
                    .arg(runs)
                    .arg(s.resamples));
     return out;

@@ -42,8 +42,7 @@ bool fixCreationDate(QByteArray *pdf, const QDateTime &date)
 
 } // namespace
 
-bool writePdf(const Document &doc, const QString &path, const QString &creationDate,
-              QString *error)
+bool writePdf(const Document &doc, const QString &path, const QString &creationDate, QString *error)
 {
     QByteArray bytes;
     {
@@ -72,8 +71,9 @@ bool writePdf(const Document &doc, const QString &path, const QString &creationD
     fixCreationDate(&bytes, QDateTime::fromString(creationDate, Qt::ISODateWithMs));
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size()) {
-        *error = u"%1: could not be written (%2); check that the folder exists and is writable"_s
-                     .arg(path, f.errorString());
+        *error =
+            u"%1: could not be written (%2); check that the folder exists and is writable"_s.arg(
+                path, f.errorString());
         return false;
     }
     return true;

@@ -19,8 +19,9 @@ bool writeFile(const QString &path, const QByteArray &bytes, QString *error)
 {
     QFile f(path);
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size()) {
-        *error = u"%1: could not be written (%2); check that the folder exists and is writable"_s
-                     .arg(path, f.errorString());
+        *error =
+            u"%1: could not be written (%2); check that the folder exists and is writable"_s.arg(
+                path, f.errorString());
         return false;
     }
     return true;
@@ -45,16 +46,20 @@ std::optional<Format> formatFromName(const QString &name)
 QString formatName(Format format)
 {
     switch (format) {
-    case Format::Html: return u"html"_s;
-    case Format::Pdf: return u"pdf"_s;
-    case Format::Markdown: return u"md"_s;
-    case Format::Csv: return u"csv"_s;
+    case Format::Html:
+        return u"html"_s;
+    case Format::Pdf:
+        return u"pdf"_s;
+    case Format::Markdown:
+        return u"md"_s;
+    case Format::Csv:
+        return u"csv"_s;
     }
     return QString();
 }
 
-bool writeReport(const db::Store &store, qint64 experimentId, Format format,
-                 const QString &outPath, QString *error, const Options &options)
+bool writeReport(const db::Store &store, qint64 experimentId, Format format, const QString &outPath,
+                 QString *error, const Options &options)
 {
     if (outPath.isEmpty()) {
         *error = u"no output file given for the report"_s;

@@ -46,7 +46,7 @@ struct Options
 /// without a display); Csv needs only Qt Core. Markdown also writes its chart images as
 /// `<stem>-<chart id>.png` in the folder of `outPath`. Errors (no such experiment, no
 /// completed run for the charts, a file that cannot be written) return false with *error.
-bool writeReport(const db::Store &store, qint64 experimentId, Format format,
-                 const QString &outPath, QString *error, const Options &options = {});
+bool writeReport(const db::Store &store, qint64 experimentId, Format format, const QString &outPath,
+                 QString *error, const Options &options = {});
 
 } // namespace jb::report

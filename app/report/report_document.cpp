@@ -25,8 +25,7 @@ QString safeId(QString text)
 
 /// Renders what `fill` draws into an offscreen QCustomPlot as PNG bytes. PNG from the same
 /// pixels is the same bytes (Qt writes no time or text chunks unless asked).
-template<typename Fill>
-QByteArray renderPng(const Options &o, Fill fill)
+template <typename Fill> QByteArray renderPng(const Options &o, Fill fill)
 {
     QCustomPlot plot;
     plot.resize(o.chartWidth, o.chartHeight);
@@ -64,46 +63,39 @@ QList<Chart> renderCharts(const db::Store &store, const db::ExperimentComparison
         QString error;
         const QString est = d->estimate ? u" ("_s + estimateMarker() + u')' : QString();
         const QString id = safeId(domain);
-        out.append({u"energy-"_s + id,
-                    u"Net energy per phase, %1%2"_s.arg(domain, est),
+        out.append({u"energy-"_s + id, u"Net energy per phase, %1%2"_s.arg(domain, est),
                     u"Mean net energy per phase and variant over repetitions, with 95 % "
                     "bootstrap CI error bars (>= 2 repetitions)."_s,
                     d->estimate, renderPng(o, [&](QCustomPlot *p) {
                         ComparisonCharts::energyBars(p, *d, true);
                     })});
-        out.append({u"pareto-"_s + id,
-                    u"Accuracy vs net energy per inference, %1%2"_s.arg(domain, est),
-                    u"Top-1 accuracy against net energy per sample at batch %1; dashed: the "
-                    "Pareto front; dotted: the accuracy budget."_s
-                        .arg(d->batchSize),
-                    d->estimate, renderPng(o, [&](QCustomPlot *p) {
-                        ComparisonCharts::pareto(p, *d);
-                    })});
+        out.append(
+            {u"pareto-"_s + id, u"Accuracy vs net energy per inference, %1%2"_s.arg(domain, est),
+             u"Top-1 accuracy against net energy per sample at batch %1; dashed: the "
+             "Pareto front; dotted: the accuracy budget."_s.arg(d->batchSize),
+             d->estimate, renderPng(o, [&](QCustomPlot *p) { ComparisonCharts::pareto(p, *d); })});
         // Break-even and proxy compare variants: nothing to show with one.
         const bool several = d->variants.size() >= 2;
         if (!several && di == primary)
             notes->append(u"The break-even and proxy charts are left out: they compare "
                           "variants, and only one has completed runs."_s);
         if (several)
-            out.append({u"breakeven-"_s + id,
-                    u"Break-even, %1%2"_s.arg(domain, est),
-                    u"Technique cost (prepare) plus inferences x net energy per inference at "
-                    "batch %1; where a variant's line crosses the baseline's it has paid back "
-                    "its cost."_s
-                        .arg(d->batchSize),
-                    d->estimate, renderPng(o, [&](QCustomPlot *p) {
-                        ComparisonCharts::breakEven(p, *d);
-                    })});
+            out.append({u"breakeven-"_s + id, u"Break-even, %1%2"_s.arg(domain, est),
+                        u"Technique cost (prepare) plus inferences x net energy per inference at "
+                        "batch %1; where a variant's line crosses the baseline's it has paid back "
+                        "its cost."_s.arg(d->batchSize),
+                        d->estimate,
+                        renderPng(o, [&](QCustomPlot *p) { ComparisonCharts::breakEven(p, *d); })});
         if (di != primary)
             continue;
         if (several)
             out.append({u"proxy-macs-"_s + id,
-                    u"MACs (proxy) vs net energy per inference, %1%2"_s.arg(domain, est),
-                    u"Whether the proxy ranks the variants as the energy does (Pearson and "
-                    "Spearman correlation in the title; n/a below 3 variants)."_s,
-                    d->estimate, renderPng(o, [&](QCustomPlot *p) {
-                        ComparisonCharts::proxyVsMeasured(p, *d, true);
-                    })});
+                        u"MACs (proxy) vs net energy per inference, %1%2"_s.arg(domain, est),
+                        u"Whether the proxy ranks the variants as the energy does (Pearson and "
+                        "Spearman correlation in the title; n/a below 3 variants)."_s,
+                        d->estimate, renderPng(o, [&](QCustomPlot *p) {
+                            ComparisonCharts::proxyVsMeasured(p, *d, true);
+                        })});
         // Power over time: the first completed run of each variant, aligned at the inference
         // phase the per-inference figures use.
         QList<qint64> runs;
@@ -116,11 +108,9 @@ QList<Chart> renderCharts(const db::Store &store, const db::ExperimentComparison
             ok = ComparisonCharts::powerOverlay(p, store, runs, domain, align, 600, &error) >= 0;
         });
         if (ok)
-            out.append({u"power-"_s + id,
-                        u"Power over time, %1%2"_s.arg(domain, est),
+            out.append({u"power-"_s + id, u"Power over time, %1%2"_s.arg(domain, est),
                         u"Power of the first completed run of each variant (min/max envelope "
-                        "of the stored samples), aligned at the start of %1."_s
-                            .arg(align),
+                        "of the stored samples), aligned at the start of %1."_s.arg(align),
                         d->estimate, png});
         else
             notes->append(u"No power chart for domain %1: %2."_s.arg(domain, error));
@@ -156,14 +146,13 @@ std::optional<Document> buildDocument(const db::Store &store, qint64 experimentI
     const std::optional<db::ExperimentComparison> c = store.comparison(experimentId, error);
     if (!c)
         return std::nullopt;
-    const std::optional<ComparisonSummary> s =
-        summarizeComparison(*c, error, options.resamples);
+    const std::optional<ComparisonSummary> s = summarizeComparison(*c, error, options.resamples);
     if (!s)
         return std::nullopt;
 
     Document doc;
-    doc.title = u"JouleBench report: experiment %1 \"%2\""_s.arg(c->experiment.id).arg(
-        c->experiment.name);
+    doc.title =
+        u"JouleBench report: experiment %1 \"%2\""_s.arg(c->experiment.id).arg(c->experiment.name);
     QMap<QString, int> status;
     for (const db::RunComparison &r : c->runs)
         ++status[db::runStatusName(r.run.status)];
@@ -209,7 +198,8 @@ std::optional<Document> buildDocument(const db::Store &store, qint64 experimentI
         u"Each run's environment and configuration: run.env_json and run.config_json, shown by "
         "joulebench-cli show --db %1 --run <id>."_s.arg(db),
         u"The plan: experiment.plan_json. This report again: joulebench-cli report --db %1 "
-        "--experiment %2 --format html|pdf|md|csv --out <file>."_s.arg(db).arg(c->experiment.id),
+        "--experiment %2 --format html|pdf|md|csv --out <file>."_s.arg(db)
+            .arg(c->experiment.id),
     };
     return doc;
 }

@@ -23,7 +23,7 @@ namespace jb::report {
 struct Table
 {
     QString title;
-    QString note;        ///< one sentence under the title (units, what delta means)
+    QString note;          ///< one sentence under the title (units, what delta means)
     bool estimate = false; ///< holds estimated figures (the writers add the estimate marker)
     QStringList header;
     QList<bool> numeric; ///< right-align column i
@@ -37,7 +37,7 @@ struct Chart
     QString title;   ///< alt text and caption
     QString caption; ///< what to read from it
     bool estimate = false;
-    QByteArray png;  ///< deterministic PNG bytes
+    QByteArray png; ///< deterministic PNG bytes
 };
 
 struct FlagRow

@@ -19,7 +19,8 @@ QString meanCi(const FigureStats &s, double scale)
         return u"-"_s;
     QString t = formatNumber(s.mean * scale);
     if (s.ci)
-        t += u" [%1, %2]"_s.arg(formatNumber(s.ci->lower * scale), formatNumber(s.ci->upper * scale));
+        t += u" [%1, %2]"_s.arg(formatNumber(s.ci->lower * scale),
+                                formatNumber(s.ci->upper * scale));
     return t;
 }
 
@@ -101,8 +102,7 @@ QString formatNumber(double value, int significant)
     value = QString::number(value, 'g', significant).toDouble();
     const double a = std::fabs(value);
     if (a >= 1e-3 && a < 1e6) {
-        const int decimals =
-            std::max(0, significant - 1 - int(std::floor(std::log10(a))));
+        const int decimals = std::max(0, significant - 1 - int(std::floor(std::log10(a))));
         QString t = QString::number(value, 'f', decimals);
         return t == u"-0"_s ? u"0"_s : t;
     }
@@ -116,12 +116,13 @@ QList<Table> comparisonTables(const ComparisonSummary &s)
 
     Table main;
     main.title = u"Accuracy, accuracy budget, size"_s;
-    main.note = u"Mean [bootstrap 95 % CI] over completed repetitions; delta = paired "
-                "difference to the baseline on the same backend. Budget: %1 points. Parameters "
-                "and MACs are proxies, not energy."_s
-                    .arg(QString::number(s.accuracyBudget, 'g', 10));
-    main.header = {u"variant"_s, u"backend"_s, u"runs"_s, u"accuracy %"_s, u"delta pts"_s,
-                   u"budget"_s, u"params (proxy)"_s, u"MACs (proxy)"_s, u"flags"_s};
+    main.note =
+        u"Mean [bootstrap 95 % CI] over completed repetitions; delta = paired "
+        "difference to the baseline on the same backend. Budget: %1 points. Parameters "
+        "and MACs are proxies, not energy."_s.arg(QString::number(s.accuracyBudget, 'g', 10));
+    main.header = {u"variant"_s,        u"backend"_s,      u"runs"_s,
+                   u"accuracy %"_s,     u"delta pts"_s,    u"budget"_s,
+                   u"params (proxy)"_s, u"MACs (proxy)"_s, u"flags"_s};
     main.numeric = {false, false, false, true, true, false, true, true, false};
     for (const VariantSummary &v : s.variants) {
         QStringList flags;
@@ -129,10 +130,10 @@ QList<Table> comparisonTables(const ComparisonSummary &s)
             flags.append(u"%1 %2/%3"_s.arg(it.key()).arg(it.value()).arg(v.completed));
         main.rows.append({variantLabel(v), v.backend, runsCell(v), cell(v, accId),
                           deltaCell(v, accId),
-                          v.baseline        ? u"baseline"_s
-                          : !v.budgetKnown  ? u"unknown"_s
-                          : v.withinBudget  ? u"within"_s
-                                            : u"OVER"_s,
+                          v.baseline       ? u"baseline"_s
+                          : !v.budgetKnown ? u"unknown"_s
+                          : v.withinBudget ? u"within"_s
+                                           : u"OVER"_s,
                           cell(v, metricFigureId(QString(), u"params"_s)),
                           cell(v, metricFigureId(QString(), u"macs"_s)), flags.join(u", "_s)});
     }
@@ -146,8 +147,8 @@ QList<Table> comparisonTables(const ComparisonSummary &s)
         et.title = u"Net energy per phase, domain %1 (%2, meter %3)"_s.arg(
             d.name, estimate ? u"ESTIMATE"_s : u"measured"_s, d.meterId);
         et.note = u"Joules%1, net of the idle baseline; delta vs the baseline [95 % CI]. The "
-                  "prepare phase is the technique's own cost (0 J for the baseline)."_s
-                      .arg(mark(estimate));
+                  "prepare phase is the technique's own cost (0 J for the baseline)."_s.arg(
+                      mark(estimate));
         et.header = {u"variant"_s, u"backend"_s, u"kind"_s};
         et.numeric = {false, false, false};
         for (const QString &p : phases) {
@@ -157,7 +158,8 @@ QList<Table> comparisonTables(const ComparisonSummary &s)
         for (const VariantSummary &v : s.variants) {
             QStringList row{variantLabel(v), v.backend, db::valueKindName(d.kind)};
             for (const QString &p : phases)
-                row << cell(v, energyFigureId(p, d.name)) << deltaCell(v, energyFigureId(p, d.name));
+                row << cell(v, energyFigureId(p, d.name))
+                    << deltaCell(v, energyFigureId(p, d.name));
             et.rows.append(row);
         }
         out.append(et);
@@ -167,8 +169,7 @@ QList<Table> comparisonTables(const ComparisonSummary &s)
         it.title = u"Net energy per inference, domain %1 (%2)"_s.arg(
             d.name, estimate ? u"ESTIMATE"_s : u"measured"_s);
         it.note = u"Millijoules per sample%1 at each batch size; ratio = variant / baseline "
-                  "(only where both are positive)."_s
-                      .arg(mark(estimate));
+                  "(only where both are positive)."_s.arg(mark(estimate));
         it.header = {u"variant"_s, u"backend"_s, u"kind"_s};
         it.numeric = {false, false, false};
         for (qint64 b : s.batchSizes) {
@@ -221,8 +222,7 @@ QString flagMeaning(const QString &flag)
         {u"counter-wrap"_s,
          u"a meter corrected at least one counter wrap during the run (corrected with the "
          "counter range)"_s},
-        {u"estimate"_s,
-         u"a domain is an estimate (CPU time x TDP), not a measurement"_s},
+        {u"estimate"_s, u"a domain is an estimate (CPU time x TDP), not a measurement"_s},
         {u"background-load"_s,
          u"other processes used more than the threshold (default 0.1 cores) on average during "
          "the run; the meters see the whole package, so that load is in the figures"_s},
@@ -247,8 +247,8 @@ QList<FlagRow> flagRows(const ComparisonSummary &s)
     QMap<QString, QStringList> seen; // flag -> "n/m variant" parts, sorted by flag
     for (const VariantSummary &v : s.variants)
         for (auto it = v.flagCounts.constBegin(); it != v.flagCounts.constEnd(); ++it)
-            seen[it.key()].append(u"%1/%2 %3 (%4)"_s.arg(it.value()).arg(v.completed).arg(
-                v.label, v.backend));
+            seen[it.key()].append(
+                u"%1/%2 %3 (%4)"_s.arg(it.value()).arg(v.completed).arg(v.label, v.backend));
     QList<FlagRow> out;
     for (auto it = seen.constBegin(); it != seen.constEnd(); ++it) {
         const QString meaning = flagMeaning(it.key());

@@ -51,7 +51,12 @@ inline qint64 buildFixture(const QString &path)
         qFatal("%s", qPrintable(error));
     const qint64 exp = *store.createExperiment(u"fixture "_s + kEvil, planJson(),
                                                u"feedfacecafebeef0123"_s, &error);
-    struct V { QString label; QByteArray chain; double train, prepare, eval, infer, acc, epi; };
+    struct V
+    {
+        QString label;
+        QByteArray chain;
+        double train, prepare, eval, infer, acc, epi;
+    };
     const QList<V> vs{{u"baseline"_s, "[]", 100, 0, 10, 20, 0.90, 0.0030},
                       {kEvil, R"([{"plugin":"prune.magnitude","params":{"sparsity":0.5}}])", 100,
                        40, 8, 15, 0.895, 0.0020}};
@@ -95,8 +100,8 @@ inline qint64 buildFixture(const QString &path)
                     qFatal("%s", qPrintable(error));
             };
             metric(u"evaluate"_s, u"accuracy"_s, v.acc + rep * 0.001, db::ValueKind::Computed);
-            metric(u"inference:b64"_s, u"energy_per_inference_j/package-0"_s,
-                   v.epi + rep * 1e-5, db::ValueKind::Measured);
+            metric(u"inference:b64"_s, u"energy_per_inference_j/package-0"_s, v.epi + rep * 1e-5,
+                   db::ValueKind::Measured);
             metric(u"inference:b64"_s, u"energy_per_inference_j/cpu"_s, v.epi * 0.8 + rep * 1e-5,
                    db::ValueKind::Estimate);
             metric(u"inference:b64"_s, u"latency_p50_ms"_s, 4.0 - v.prepare / 40 + rep * 0.1,

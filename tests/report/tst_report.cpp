@@ -48,17 +48,18 @@ void compareGolden(const QByteArray &actual, const QString &name)
         return;
     }
     const QByteArray expected = readAll(golden);
-    QVERIFY2(!expected.isEmpty(), qPrintable(golden + u" is missing; run with JB_UPDATE_GOLDEN=1"_s));
+    QVERIFY2(!expected.isEmpty(),
+             qPrintable(golden + u" is missing; run with JB_UPDATE_GOLDEN=1"_s));
     if (actual != expected) {
         const QList<QByteArray> a = actual.split('\n'), e = expected.split('\n');
         for (qsizetype i = 0; i < std::max(a.size(), e.size()); ++i)
             if (a.value(i) != e.value(i))
-                QFAIL(qPrintable(u"%1 differs at line %2:\n  expected: %3\n  actual:   %4\n"
-                                 "(JB_UPDATE_GOLDEN=1 regenerates it after an intended change)"_s
-                                     .arg(name)
-                                     .arg(i + 1)
-                                     .arg(QString::fromUtf8(e.value(i).left(300)),
-                                          QString::fromUtf8(a.value(i).left(300)))));
+                QFAIL(qPrintable(
+                    u"%1 differs at line %2:\n  expected: %3\n  actual:   %4\n"
+                    "(JB_UPDATE_GOLDEN=1 regenerates it after an intended change)"_s.arg(name)
+                        .arg(i + 1)
+                        .arg(QString::fromUtf8(e.value(i).left(300)),
+                             QString::fromUtf8(a.value(i).left(300)))));
     }
 }
 
@@ -156,15 +157,17 @@ private Q_SLOTS:
         QDir(m_dir.path()).mkpath(u"b"_s);
         for (const auto &[format, ext] :
              QList<std::pair<report::Format, QString>>{{report::Format::Html, u"html"_s},
-                                                        {report::Format::Markdown, u"md"_s},
-                                                        {report::Format::Csv, u"csv"_s},
-                                                        {report::Format::Pdf, u"pdf"_s}}) {
+                                                       {report::Format::Markdown, u"md"_s},
+                                                       {report::Format::Csv, u"csv"_s},
+                                                       {report::Format::Pdf, u"pdf"_s}}) {
             const QByteArray a = write(format, u"a/r."_s + ext);
             const QByteArray b = write(format, u"b/r."_s + ext);
             QVERIFY2(!a.isEmpty(), qPrintable(ext));
-            QVERIFY2(a == b, qPrintable(ext + u" differs between two reports of the same database"_s));
+            QVERIFY2(a == b,
+                     qPrintable(ext + u" differs between two reports of the same database"_s));
         }
-        const QStringList images = QDir(out(u"a"_s)).entryList({u"*.png"_s}, QDir::Files, QDir::Name);
+        const QStringList images =
+            QDir(out(u"a"_s)).entryList({u"*.png"_s}, QDir::Files, QDir::Name);
         QCOMPARE(images.size(), 8);
         for (const QString &png : images)
             QVERIFY2(readAll(out(u"a/"_s + png)) == readAll(out(u"b/"_s + png)), qPrintable(png));
@@ -241,16 +244,28 @@ private Q_SLOTS:
         const QString m = doc->methods.join(u'\n');
         for (const QString &needle :
              {u"host node-7: CPU Fixture CPU 3000 (4 physical cores, 8 logical CPUs"_s,
-              u"Debian GNU/Linux 12"_s, u"Linux 6.1.0"_s, u"16 GiB memory"_s,
+              u"Debian GNU/Linux 12"_s,
+              u"Linux 6.1.0"_s,
+              u"16 GiB memory"_s,
               u"governor performance"_s,
               u"RAPL (powercap) [rapl-powercap, kind measured"_s,
-              u"[estimate, kind estimate"_s, u"package-0 (measured, meter rapl-powercap)"_s,
-              u"cpu (estimate, meter estimate)"_s, u"10 Hz (plan setting; achieved 9.80 Hz"_s,
-              u"idle window of 2 s"_s, u"E_net = E_gross - P_idle x t"_s,
-              u"run 2 times"_s, u"interleaved"_s, u"batch sizes 64 with 100 measured batches"_s,
-              u"percentile-bootstrap"_s, u"10000 resamples"_s, u"4 of 5 runs completed"_s,
-              u"project revision abc123def456"_s, u"libtorch 1.13.0"_s, u"Qt 6.4.2"_s,
-              u"prune.magnitude(sparsity=0.5)"_s, u"Accuracy budget: 1 points"_s,
+              u"[estimate, kind estimate"_s,
+              u"package-0 (measured, meter rapl-powercap)"_s,
+              u"cpu (estimate, meter estimate)"_s,
+              u"10 Hz (plan setting; achieved 9.80 Hz"_s,
+              u"idle window of 2 s"_s,
+              u"E_net = E_gross - P_idle x t"_s,
+              u"run 2 times"_s,
+              u"interleaved"_s,
+              u"batch sizes 64 with 100 measured batches"_s,
+              u"percentile-bootstrap"_s,
+              u"10000 resamples"_s,
+              u"4 of 5 runs completed"_s,
+              u"project revision abc123def456"_s,
+              u"libtorch 1.13.0"_s,
+              u"Qt 6.4.2"_s,
+              u"prune.magnitude(sparsity=0.5)"_s,
+              u"Accuracy budget: 1 points"_s,
               u"Meter warnings recorded when the meters were chosen: nvml: not present"_s})
             QVERIFY2(m.contains(needle), qPrintable(u"missing: "_s + needle + u"\n"_s + m));
         QVERIFY(!doc->flags.isEmpty());
@@ -282,8 +297,8 @@ private Q_SLOTS:
     {
         const QString cliPath = QStringLiteral(JB_BUILD_DIR "/bin/joulebench-cli");
         QProcess p;
-        p.start(cliPath, {u"report"_s, u"--db"_s, m_db, u"--experiment"_s, u"last"_s,
-                          u"--format"_s, u"html"_s, u"--out"_s, out(u"cli.html"_s)});
+        p.start(cliPath, {u"report"_s, u"--db"_s, m_db, u"--experiment"_s, u"last"_s, u"--format"_s,
+                          u"html"_s, u"--out"_s, out(u"cli.html"_s)});
         QVERIFY2(p.waitForFinished(60000), qPrintable(cliPath + u": "_s + p.errorString()));
         QVERIFY2(p.exitCode() == 0, p.readAllStandardError().constData());
         QCOMPARE(readAll(out(u"cli.html"_s)), write(report::Format::Html, u"lib.html"_s));

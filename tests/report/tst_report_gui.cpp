@@ -40,9 +40,8 @@ private Q_SLOTS:
 
         db::Store store;
         QVERIFY2(store.open(path, db::Store::OpenMode::ReadOnly, &error), qPrintable(error));
-        for (const auto &[format, suffix] :
-             QList<std::pair<report::Format, QString>>{{report::Format::Html, u"html"_s},
-                                                        {report::Format::Csv, u"csv"_s}}) {
+        for (const auto &[format, suffix] : QList<std::pair<report::Format, QString>>{
+                 {report::Format::Html, u"html"_s}, {report::Format::Csv, u"csv"_s}}) {
             QVERIFY2(report::writeReport(store, experiment, format,
                                          dir.filePath(u"lib."_s + suffix), &error),
                      qPrintable(error));
