@@ -171,8 +171,8 @@ QStringList exportRow(const ExperimentDump &dump, const RunDump &d,
 
     QHash<QString, QString> v;
     v.insert(u"timestamp"_s, timestampOf(d.run.ended.isEmpty() ? d.run.started : d.run.ended));
-    v.insert(u"project_name"_s, o.projectName.isEmpty() ? rawOr("project_name", dump.experiment.name)
-                                                        : o.projectName);
+    v.insert(u"project_name"_s,
+             o.projectName.isEmpty() ? rawOr("project_name", dump.experiment.name) : o.projectName);
     v.insert(u"run_id"_s, runId);
     v.insert(u"experiment_id"_s, experimentId);
     v.insert(u"duration"_s, num(duration));
@@ -189,22 +189,20 @@ QStringList exportRow(const ExperimentDump &dump, const RunDump &d,
     v.insert(u"country_name"_s, opt(o.countryName, "country_name"));
     v.insert(u"country_iso_code"_s, opt(o.countryIsoCode, "country_iso_code"));
     v.insert(u"region"_s, opt(o.region, "region"));
-    for (const char *c : {"cloud_provider", "cloud_region", "python_version",
-                          "codecarbon_version", "gpu_model", "longitude", "latitude",
-                          "cpu_utilization_percent", "gpu_utilization_percent",
-                          "ram_utilization_percent", "ram_used_gb", "on_cloud", "wue"})
+    for (const char *c :
+         {"cloud_provider", "cloud_region", "python_version", "codecarbon_version", "gpu_model",
+          "longitude", "latitude", "cpu_utilization_percent", "gpu_utilization_percent",
+          "ram_utilization_percent", "ram_used_gb", "on_cloud", "wue"})
         v.insert(QString::fromLatin1(c), rawOr(c, QString()));
     v.insert(u"os"_s, rawOr("os", env.value(u"os"_s).toString()));
-    v.insert(u"cpu_count"_s,
-             rawOr("cpu_count", cpu.contains(u"logicalCpus"_s)
-                                    ? num(cpu.value(u"logicalCpus"_s).toDouble())
-                                    : QString()));
+    v.insert(u"cpu_count"_s, rawOr("cpu_count", cpu.contains(u"logicalCpus"_s)
+                                                    ? num(cpu.value(u"logicalCpus"_s).toDouble())
+                                                    : QString()));
     v.insert(u"cpu_model"_s, rawOr("cpu_model", cpu.value(u"model"_s).toString()));
     v.insert(u"gpu_count"_s, rawOr("gpu_count", gpus > 0 ? QString::number(gpus) : QString()));
-    v.insert(u"ram_total_size"_s,
-             rawOr("ram_total_size",
-                   std::isfinite(memory) && memory > 0 ? num(memory / (1024.0 * 1024 * 1024))
-                                                       : QString()));
+    v.insert(u"ram_total_size"_s, rawOr("ram_total_size", std::isfinite(memory) && memory > 0
+                                                              ? num(memory / (1024.0 * 1024 * 1024))
+                                                              : QString()));
     v.insert(u"tracking_mode"_s, rawOr("tracking_mode", u"machine"_s));
     v.insert(u"pue"_s, rawOr("pue", u"1"_s));
 
@@ -300,16 +298,15 @@ QStringList columns()
 
 QStringList extraColumns()
 {
-    return {u"joulebench_energy_kind"_s,  u"joulebench_energy_basis"_s, u"joulebench_experiment"_s,
-            u"joulebench_run"_s,          u"joulebench_variant"_s,      u"joulebench_backend"_s,
-            u"joulebench_repetition"_s,   u"joulebench_status"_s,       u"joulebench_phases"_s,
+    return {u"joulebench_energy_kind"_s, u"joulebench_energy_basis"_s, u"joulebench_experiment"_s,
+            u"joulebench_run"_s,         u"joulebench_variant"_s,      u"joulebench_backend"_s,
+            u"joulebench_repetition"_s,  u"joulebench_status"_s,       u"joulebench_phases"_s,
             u"joulebench_flags"_s};
 }
 
 QString fileHash(const QByteArray &data)
 {
-    return QString::fromLatin1(
-        QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
+    return QString::fromLatin1(QCryptographicHash::hash(data, QCryptographicHash::Sha256).toHex());
 }
 
 std::optional<QByteArray> exportCsv(const ExperimentDump &dump, const ExportOptions &o,
@@ -480,13 +477,12 @@ std::optional<ExperimentDump> importCsv(const QByteArray &data, const QString &s
                                ? u"codecarbon "_s + QFileInfo(source).fileName()
                                : options.experimentName;
     dump.experiment.planHash = u"codecarbon-"_s + hash.left(32);
-    dump.experiment.planJson =
-        QJsonDocument(QJsonObject{{u"source"_s, Source},
-                                  {u"file"_s, absPath},
-                                  {u"fileSha256"_s, hash},
-                                  {u"name"_s, dump.experiment.name},
-                                  {u"phase"_s, options.phase}})
-            .toJson(QJsonDocument::Compact);
+    dump.experiment.planJson = QJsonDocument(QJsonObject{{u"source"_s, Source},
+                                                         {u"file"_s, absPath},
+                                                         {u"fileSha256"_s, hash},
+                                                         {u"name"_s, dump.experiment.name},
+                                                         {u"phase"_s, options.phase}})
+                                   .toJson(QJsonDocument::Compact);
     dump.experiment.created = QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
 
     QHash<QString, int> repetitions;
@@ -523,9 +519,9 @@ std::optional<ExperimentDump> importCsv(const QByteArray &data, const QString &s
         };
         const QDateTime ts = parseTimestamp(cell(u"timestamp"_s));
         if (!ts.isValid())
-            errors.add(u"%1, line %2, column 'timestamp': '%3' is not a date and time like "
-                       "2025-06-12T16:36:57"_s.arg(source, QString::number(line),
-                                                   cell(u"timestamp"_s)));
+            errors.add(
+                u"%1, line %2, column 'timestamp': '%3' is not a date and time like "
+                "2025-06-12T16:36:57"_s.arg(source, QString::number(line), cell(u"timestamp"_s)));
         const double duration = number(u"duration"_s, true);
         const double totalKWh = number(u"energy_consumed"_s, true);
         const double cpuKWh = number(u"cpu_energy"_s, false);
@@ -548,11 +544,11 @@ std::optional<ExperimentDump> importCsv(const QByteArray &data, const QString &s
         run.key.chainJson = QByteArrayLiteral("[]");
         run.key.backend = Source;
         run.key.repetition = repetitions[groupKey]++;
-        run.key.configKey = QString::fromLatin1(
-            QCryptographicHash::hash((u"codecarbon\n"_s + groupKey).toUtf8(),
-                                     QCryptographicHash::Sha256)
-                .toHex()
-                .left(16));
+        run.key.configKey =
+            QString::fromLatin1(QCryptographicHash::hash((u"codecarbon\n"_s + groupKey).toUtf8(),
+                                                         QCryptographicHash::Sha256)
+                                    .toHex()
+                                    .left(16));
         QJsonObject raw;
         for (qsizetype i = 0; i < table->header.size(); ++i)
             raw.insert(table->header.at(i), row.at(i));
@@ -570,21 +566,20 @@ std::optional<ExperimentDump> importCsv(const QByteArray &data, const QString &s
         const double cpus = cell(u"cpu_count"_s).toDouble(&countOk);
         if (countOk)
             cpu.insert(u"logicalCpus"_s, cpus);
-        run.envJson = QJsonDocument(QJsonObject{{u"source"_s, Source},
-                                                {u"host"_s, QString()},
-                                                {u"os"_s, cell(u"os"_s)},
-                                                {u"cpu"_s, cpu},
-                                                {u"software"_s,
-                                                 QJsonObject{{u"codecarbon"_s,
-                                                              cell(u"codecarbon_version"_s)},
-                                                             {u"python"_s,
-                                                              cell(u"python_version"_s)}}}})
-                          .toJson(QJsonDocument::Compact);
+        run.envJson =
+            QJsonDocument(QJsonObject{{u"source"_s, Source},
+                                      {u"host"_s, QString()},
+                                      {u"os"_s, cell(u"os"_s)},
+                                      {u"cpu"_s, cpu},
+                                      {u"software"_s,
+                                       QJsonObject{{u"codecarbon"_s, cell(u"codecarbon_version"_s)},
+                                                   {u"python"_s, cell(u"python_version"_s)}}}})
+                .toJson(QJsonDocument::Compact);
         run.status = RunStatus::Completed;
         run.flags = QStringList{u"estimate"_s, u"imported"_s, u"no-idle-baseline"_s};
         run.ended = ts.toString(Qt::ISODateWithMs);
-        run.started = ts.addMSecs(-qint64(std::llround(duration * 1000.0)))
-                          .toString(Qt::ISODateWithMs);
+        run.started =
+            ts.addMSecs(-qint64(std::llround(duration * 1000.0))).toString(Qt::ISODateWithMs);
 
         PhaseRecord phase;
         phase.name = options.phase;
@@ -606,8 +601,8 @@ std::optional<ExperimentDump> importCsv(const QByteArray &data, const QString &s
         addDomain(u"total"_s, totalKWh);
         d.phases.append(phase);
         if (std::isfinite(emissions))
-            d.metrics.append({QString(), u"codecarbon_emissions_kg"_s, emissions, u"kg"_s,
-                              ValueKind::Estimate});
+            d.metrics.append(
+                {QString(), u"codecarbon_emissions_kg"_s, emissions, u"kg"_s, ValueKind::Estimate});
         dump.runs.append(d);
     }
     if (errors.total > 0) {

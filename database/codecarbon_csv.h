@@ -53,7 +53,7 @@ std::optional<CsvTable> parseCsv(const QByteArray &data, const QString &source, 
 
 struct ImportOptions
 {
-    QString experimentName; ///< default "codecarbon <file name>"
+    QString experimentName;                  ///< default "codecarbon <file name>"
     QString phase = QStringLiteral("train"); ///< the phase the tracked energy is stored as
 };
 

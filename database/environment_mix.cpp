@@ -45,8 +45,8 @@ void flatten(const QJsonValue &v, const QString &prefix, QHash<QString, QByteArr
             flatten(it.value(), prefix.isEmpty() ? it.key() : prefix + u'.' + it.key(), out);
         return;
     }
-    const QJsonDocument doc = v.isArray() ? QJsonDocument(v.toArray())
-                                          : QJsonDocument(QJsonArray{v});
+    const QJsonDocument doc =
+        v.isArray() ? QJsonDocument(v.toArray()) : QJsonDocument(QJsonArray{v});
     out->insert(prefix, doc.toJson(QJsonDocument::Compact));
 }
 
@@ -57,8 +57,8 @@ EnvironmentIdentity environmentIdentity(const QByteArray &envJson)
     const QJsonObject env = QJsonDocument::fromJson(envJson).object();
     EnvironmentIdentity id;
     id.host = env.value(u"host"_s).toString();
-    QJsonObject c = pick(env, {u"kernel"_s, u"os"_s, u"memoryBytes"_s, u"cpu"_s, u"software"_s,
-                               u"blas"_s});
+    QJsonObject c =
+        pick(env, {u"kernel"_s, u"os"_s, u"memoryBytes"_s, u"cpu"_s, u"software"_s, u"blas"_s});
     if (env.contains(u"cpufreq"_s))
         c.insert(u"cpufreq"_s, pick(env.value(u"cpufreq"_s).toObject(),
                                     {u"governors"_s, u"driver"_s, u"minMHz"_s, u"maxMHz"_s}));

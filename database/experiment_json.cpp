@@ -252,9 +252,9 @@ RunDump runFrom(Reader &rd, const QJsonObject &o, const QString &path)
     const QString status = rd.str(o, u"status"_s, path);
     const std::optional<RunStatus> st = runStatusFromName(status);
     if (!st && rd.ok())
-        rd.fail(path + u".status"_s,
-                u"'%1' is not one of running, completed, failed, cancelled, interrupted"_s.arg(
-                    status));
+        rd.fail(
+            path + u".status"_s,
+            u"'%1' is not one of running, completed, failed, cancelled, interrupted"_s.arg(status));
     r.status = st.value_or(RunStatus::Interrupted);
     for (const QJsonValue &f : rd.array(o, u"flags"_s, path))
         r.flags.append(f.toString());
@@ -375,8 +375,8 @@ QJsonObject experimentDumpToJson(const ExperimentDump &dump)
             {u"runs"_s, runs}};
 }
 
-std::optional<ExperimentDump> experimentDumpFromJson(const QJsonObject &json,
-                                                     const QString &source, QString *error)
+std::optional<ExperimentDump> experimentDumpFromJson(const QJsonObject &json, const QString &source,
+                                                     QString *error)
 {
     Reader rd(source);
     const auto failed = [&]() -> std::optional<ExperimentDump> {
@@ -386,8 +386,8 @@ std::optional<ExperimentDump> experimentDumpFromJson(const QJsonObject &json,
     };
     if (json.value(u"format"_s).toString() != experimentJsonFormat()) {
         rd.fail(u"format"_s, u"is not \"%1\"; this is not a JouleBench experiment export "
-                             "(write one with joulebench-cli export --format json)"_s
-                                 .arg(experimentJsonFormat()));
+                             "(write one with joulebench-cli export --format json)"_s.arg(
+                                 experimentJsonFormat()));
         return failed();
     }
     const qint64 version = rd.integer(json, u"formatVersion"_s, QString());

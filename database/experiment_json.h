@@ -27,7 +27,7 @@ QJsonObject experimentDumpToJson(const ExperimentDump &dump);
 
 /// Reads the JSON form back. `source` names the file in messages. Errors name the JSON path
 /// ("runs[3].phases[0].energy[1].netJ") and what was expected.
-std::optional<ExperimentDump> experimentDumpFromJson(const QJsonObject &json,
-                                                     const QString &source, QString *error);
+std::optional<ExperimentDump> experimentDumpFromJson(const QJsonObject &json, const QString &source,
+                                                     QString *error);
 
 } // namespace jb::db

@@ -288,7 +288,8 @@ std::optional<ImportCounts> Store::importExperiment(const ExperimentDump &dump,
             ins.addBindValue(run);
             ins.addBindValue(sql::text(l.plugin));
             ins.addBindValue(sql::text(l.message));
-            ins.addBindValue(QString::fromUtf8(l.json.isEmpty() ? QByteArrayLiteral("{}") : l.json));
+            ins.addBindValue(
+                QString::fromUtf8(l.json.isEmpty() ? QByteArrayLiteral("{}") : l.json));
             ins.addBindValue(l.created.isEmpty() ? sql::nowUtc() : l.created);
             if (!m_conn.exec(ins, what, error))
                 return std::nullopt;

@@ -73,12 +73,13 @@ QString deltaCell(const VariantSummary &v, const QString &id, double scale = 1.0
 
 QString renderText(const ComparisonSummary &s, const QList<db::EnvironmentMix> &mixes)
 {
-    QString text = u"Experiment %1 '%2' (plan %3, created %4)\n"_s.arg(s.experiment.id)
-                       .arg(s.experiment.name, s.experiment.planHash.left(12),
-                            s.experiment.created);
-    text += u"Mean [bootstrap 95 % CI] over completed repetitions; delta = difference to the "
-            "baseline on the same backend, paired by repetition. Accuracy budget: %1 points.\n\n"_s
-                .arg(s.accuracyBudget);
+    QString text =
+        u"Experiment %1 '%2' (plan %3, created %4)\n"_s.arg(s.experiment.id)
+            .arg(s.experiment.name, s.experiment.planHash.left(12), s.experiment.created);
+    text +=
+        u"Mean [bootstrap 95 % CI] over completed repetitions; delta = difference to the "
+        "baseline on the same backend, paired by repetition. Accuracy budget: %1 points.\n\n"_s.arg(
+            s.accuracyBudget);
 
     const QString accId = metricFigureId(u"evaluate"_s, u"accuracy"_s);
     TextTable main({u"variant"_s, u"backend"_s, u"runs"_s, u"accuracy %"_s, u"delta pts"_s,
@@ -95,12 +96,13 @@ QString renderText(const ComparisonSummary &s, const QList<db::EnvironmentMix> &
             runs += u", %1 interrupted"_s.arg(v.interrupted);
         main.addRow({variantLabel(v), v.backend, runs, statsCell(v, accId, 1.0),
                      v.baseline ? u"-"_s : deltaCell(v, accId),
-                     v.baseline           ? u"baseline"_s
-                     : !v.budgetKnown     ? u"unknown"_s
-                     : v.withinBudget     ? u"within"_s
-                                          : u"OVER"_s,
+                     v.baseline       ? u"baseline"_s
+                     : !v.budgetKnown ? u"unknown"_s
+                     : v.withinBudget ? u"within"_s
+                                      : u"OVER"_s,
                      statsCell(v, metricFigureId(QString(), u"params"_s)),
-                     statsCell(v, metricFigureId(QString(), u"macs"_s)), flagText(v, mixes.at(vi))});
+                     statsCell(v, metricFigureId(QString(), u"macs"_s)),
+                     flagText(v, mixes.at(vi))});
     }
     text += main.render(2);
 
@@ -174,9 +176,9 @@ QString renderText(const ComparisonSummary &s, const QList<db::EnvironmentMix> &
         if (!mixes.at(vi).flags().isEmpty())
             notes.append(u"%1 on %2 (%3): its runs and its baseline's come from different "
                          "machines or software (%4); differences include the environment "
-                         "(docs/cluster.md)"_s.arg(s.variants.at(vi).label, s.variants.at(vi).backend,
-                                                   mixes.at(vi).flags().join(u", "_s),
-                                                   mixes.at(vi).describe()));
+                         "(docs/cluster.md)"_s.arg(
+                             s.variants.at(vi).label, s.variants.at(vi).backend,
+                             mixes.at(vi).flags().join(u", "_s), mixes.at(vi).describe()));
     if (!notes.isEmpty()) {
         text += u"\nNotes\n"_s;
         for (const QString &n : std::as_const(notes))
@@ -199,9 +201,8 @@ int runCompare(const QStringList &args)
     const QCommandLineOption experimentOpt(u"experiment"_s, u"Experiment id or 'last'."_s, u"id"_s,
                                            u"last"_s);
     const QCommandLineOption json(u"json"_s, u"Print JSON."_s);
-    const QCommandLineOption resamples(u"resamples"_s,
-                                       u"Bootstrap resamples (default 10000)."_s, u"n"_s,
-                                       u"10000"_s);
+    const QCommandLineOption resamples(u"resamples"_s, u"Bootstrap resamples (default 10000)."_s,
+                                       u"n"_s, u"10000"_s);
     parser.addOptions({dbOpt, experimentOpt, json, resamples});
     int exitCode = ExitOk;
     if (!parseArguments(parser, args, &exitCode))

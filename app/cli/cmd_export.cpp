@@ -64,19 +64,17 @@ int runExport(const QStringList &args)
     const QCommandLineOption project(u"project-name"_s,
                                      u"codecarbon: project_name (default: the experiment name)."_s,
                                      u"name"_s);
-    const QCommandLineOption country(u"country-name"_s, u"codecarbon: country_name."_s,
-                                     u"name"_s);
+    const QCommandLineOption country(u"country-name"_s, u"codecarbon: country_name."_s, u"name"_s);
     const QCommandLineOption iso(u"country-iso-code"_s,
                                  u"codecarbon: country_iso_code (3 letters)."_s, u"code"_s);
     const QCommandLineOption region(u"region"_s, u"codecarbon: region."_s, u"name"_s);
-    const QCommandLineOption perPhase(u"per-phase"_s,
-                                      u"codecarbon: one row per run and phase."_s);
+    const QCommandLineOption perPhase(u"per-phase"_s, u"codecarbon: one row per run and phase."_s);
     const QCommandLineOption net(
         u"net"_s, u"codecarbon: idle-subtracted (net) energy instead of gross energy."_s);
-    const QCommandLineOption allRuns(
-        u"all-runs"_s, u"codecarbon: also failed, cancelled and interrupted runs."_s);
-    parser.addOptions({dbOpt, experimentOpt, format, outOpt, samples, carbon, project, country,
-                       iso, region, perPhase, net, allRuns});
+    const QCommandLineOption allRuns(u"all-runs"_s,
+                                     u"codecarbon: also failed, cancelled and interrupted runs."_s);
+    parser.addOptions({dbOpt, experimentOpt, format, outOpt, samples, carbon, project, country, iso,
+                       region, perPhase, net, allRuns});
     int exitCode = ExitOk;
     if (!parseArguments(parser, args, &exitCode))
         return exitCode;
@@ -90,8 +88,8 @@ int runExport(const QStringList &args)
         return ExitUsage;
     }
     const bool codecarbon = fmt == u"codecarbon"_s;
-    for (const QCommandLineOption *o : {&carbon, &project, &country, &iso, &region, &perPhase,
-                                        &net, &allRuns})
+    for (const QCommandLineOption *o :
+         {&carbon, &project, &country, &iso, &region, &perPhase, &net, &allRuns})
         if (!codecarbon && parser.isSet(*o)) {
             printError(u"--%1 applies to --format codecarbon only"_s.arg(o->names().first()));
             return ExitUsage;
@@ -133,10 +131,10 @@ int runExport(const QStringList &args)
     }
     const auto experiment =
         which == u"last"_s ? store.lastExperiment(&error) : store.experiment(id, &error);
-    const auto dump = experiment ? store.dumpExperiment(experiment->id,
-                                                        !codecarbon && parser.isSet(samples),
-                                                        &error)
-                                 : std::nullopt;
+    const auto dump =
+        experiment
+            ? store.dumpExperiment(experiment->id, !codecarbon && parser.isSet(samples), &error)
+            : std::nullopt;
     if (!dump) {
         printError(error);
         return ExitFailure;
@@ -158,13 +156,13 @@ int runExport(const QStringList &args)
         return ExitFailure;
     }
     if (out != u"-"_s)
-        std::fprintf(stderr, "%s\n",
-                     qPrintable(u"Wrote experiment %1 '%2' (%3 run(s)) to %4 as %5"_s
-                                    .arg(dump->experiment.id)
-                                    .arg(dump->experiment.name)
-                                    .arg(dump->runs.size())
-                                    .arg(out, codecarbon ? u"CodeCarbon emissions.csv"_s
-                                                         : u"JouleBench JSON"_s)));
+        std::fprintf(
+            stderr, "%s\n",
+            qPrintable(
+                u"Wrote experiment %1 '%2' (%3 run(s)) to %4 as %5"_s.arg(dump->experiment.id)
+                    .arg(dump->experiment.name)
+                    .arg(dump->runs.size())
+                    .arg(out, codecarbon ? u"CodeCarbon emissions.csv"_s : u"JouleBench JSON"_s)));
     return ExitOk;
 }
 

@@ -57,8 +57,8 @@ int runImportCodecarbon(const QStringList &args)
         bool ok = false;
         intoId = parser.value(into).toLongLong(&ok);
         if (!ok) {
-            printError(u"--into-experiment must be an experiment id, got '%1'"_s.arg(
-                parser.value(into)));
+            printError(
+                u"--into-experiment must be an experiment id, got '%1'"_s.arg(parser.value(into)));
             return ExitUsage;
         }
     }

@@ -41,8 +41,8 @@ QSet<QString> configurations(const QString &dbPath)
         return {u"cannot open: "_s + error};
     const auto exps = store.listExperiments(&error);
     for (const jb::db::ExperimentRecord &e : exps.value_or(QList<jb::db::ExperimentRecord>{}))
-        for (const jb::db::RunRecord &r : store.listRuns(e.id, &error).value_or(
-                 QList<jb::db::RunRecord>{}))
+        for (const jb::db::RunRecord &r :
+             store.listRuns(e.id, &error).value_or(QList<jb::db::RunRecord>{}))
             keys.insert(u"%1/%2/%3/%4"_s.arg(e.planHash, r.key.configKey)
                             .arg(r.key.repetition)
                             .arg(jb::db::runStatusName(r.status)));
@@ -97,8 +97,8 @@ private:
     Result cli(const QStringList &args) const { return finish(start(args)); }
     QStringList runArgs(const QString &dbName) const
     {
-        return {u"run"_s,      u"--plan"_s,   m_plan,   u"--db"_s, db(dbName), u"--meters"_s,
-                u"estimate"_s, u"--no-disk-cache"_s};
+        return {u"run"_s,   u"--plan"_s,   m_plan,        u"--db"_s,
+                db(dbName), u"--meters"_s, u"estimate"_s, u"--no-disk-cache"_s};
     }
     static QByteArray readAll(const QString &path)
     {
@@ -169,9 +169,10 @@ private Q_SLOTS:
         QCOMPARE(env.value(u"hosts"_s).toArray().size(), 2);
         const Result text = cli({u"compare"_s, u"--db"_s, db(u"merged.sqlite"_s)});
         QVERIFY2(text.out.contains(u"mixed-hosts, "_s), qPrintable(text.out));
-        QVERIFY2(text.out.contains(u"(mixed-hosts): its runs and its baseline's come from different "
-                                   "machines or software (hosts "_s),
-                 qPrintable(text.out));
+        QVERIFY2(
+            text.out.contains(u"(mixed-hosts): its runs and its baseline's come from different "
+                              "machines or software (hosts "_s),
+            qPrintable(text.out));
         QVERIFY(text.out.contains(u"node-b"_s));
 
         const Result same = cli({u"compare"_s, u"--db"_s, db(u"whole.sqlite"_s), u"--json"_s});
@@ -209,9 +210,9 @@ private Q_SLOTS:
     void codecarbonOutAndBackIn()
     {
         const QString csv = db(u"emissions.csv"_s);
-        const Result exp = cli({u"export"_s, u"--db"_s, db(u"whole.sqlite"_s), u"--format"_s,
-                                u"codecarbon"_s, u"--out"_s, csv, u"--country-iso-code"_s,
-                                u"FRA"_s});
+        const Result exp =
+            cli({u"export"_s, u"--db"_s, db(u"whole.sqlite"_s), u"--format"_s, u"codecarbon"_s,
+                 u"--out"_s, csv, u"--country-iso-code"_s, u"FRA"_s});
         QVERIFY2(exp.code == 0, qPrintable(exp.err));
         const QList<QByteArray> lines = readAll(csv).split('\n');
         QVERIFY(lines.first().startsWith("timestamp,project_name,run_id,experiment_id,duration,"
@@ -311,8 +312,7 @@ private Q_SLOTS:
         QVERIFY(readAll(out + u"/node-2.txt"_s).contains("task 2 of 3"));
         const Result merge = finish(bash({u"merge"_s}, env));
         QVERIFY2(merge.code == 0, qPrintable(merge.err));
-        QCOMPARE(configurations(out + u"/merged.sqlite"_s),
-                 configurations(db(u"merged.sqlite"_s)));
+        QCOMPARE(configurations(out + u"/merged.sqlite"_s), configurations(db(u"merged.sqlite"_s)));
         QVERIFY(readAll(out + u"/compare.txt"_s).contains("Experiment 1 'tiny-shards'"));
 
         env.insert(u"JB_MAX_LOAD"_s, u"-1"_s); // any load is too much

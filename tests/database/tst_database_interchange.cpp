@@ -33,9 +33,10 @@ QByteArray env(const QString &host, const QString &cpuModel, const QString &capt
                            {u"os"_s, u"Debian GNU/Linux 12 (bookworm)"_s},
                            {u"memoryBytes"_s, 8.0 * 1024 * 1024 * 1024},
                            {u"cpu"_s, QJsonObject{{u"model"_s, cpuModel}, {u"logicalCpus"_s, 4}}},
-                           {u"cpufreq"_s, QJsonObject{{u"readable"_s, true},
-                                                      {u"governors"_s, QJsonArray{u"performance"_s}},
-                                                      {u"currentMHz"_s, QJsonArray{captured.size() * 100.0}}}},
+                           {u"cpufreq"_s,
+                            QJsonObject{{u"readable"_s, true},
+                                        {u"governors"_s, QJsonArray{u"performance"_s}},
+                                        {u"currentMHz"_s, QJsonArray{captured.size() * 100.0}}}},
                            {u"software"_s, QJsonObject{{u"joulebench"_s, u"0.1.0"_s}}}})
         .toJson(QJsonDocument::Compact);
 }
@@ -45,9 +46,8 @@ QByteArray env(const QString &host, const QString &cpuModel, const QString &capt
 qint64 fillExperiment(Store &store)
 {
     QString error;
-    const auto exp = store.createExperiment(u"interchange"_s,
-                                            R"({"version":1,"name":"interchange"})",
-                                            u"hash-interchange"_s, &error);
+    const auto exp = store.createExperiment(
+        u"interchange"_s, R"({"version":1,"name":"interchange"})", u"hash-interchange"_s, &error);
     if (!exp)
         qFatal("%s", qPrintable(error));
     qint64 firstRun = 0;
@@ -60,13 +60,13 @@ qint64 fillExperiment(Store &store)
         if (rep == 0)
             firstRun = *run;
         auto writer = store.sampleWriter(*run, &error);
-        const auto pkg = writer->addDomain({0, u"package-0"_s, ValueKind::Measured,
-                                            u"rapl-powercap"_s}, &error);
-        const auto dram = writer->addDomain({0, u"package-0/dram"_s, ValueKind::Measured,
-                                             u"rapl-powercap"_s}, &error);
+        const auto pkg =
+            writer->addDomain({0, u"package-0"_s, ValueKind::Measured, u"rapl-powercap"_s}, &error);
+        const auto dram = writer->addDomain(
+            {0, u"package-0/dram"_s, ValueKind::Measured, u"rapl-powercap"_s}, &error);
         const auto gpu = writer->addDomain({0, u"gpu-0"_s, ValueKind::Measured, u"nvml"_s}, &error);
-        const auto psys = writer->addDomain({0, u"psys"_s, ValueKind::Measured,
-                                             u"rapl-powercap"_s}, &error);
+        const auto psys =
+            writer->addDomain({0, u"psys"_s, ValueKind::Measured, u"rapl-powercap"_s}, &error);
         // A domain without samples: its run totals are null.
         writer->addDomain({0, u"package-1"_s, ValueKind::Measured, u"rapl-powercap"_s}, &error);
         for (int i = 0; i <= 200; ++i) {
@@ -78,14 +78,22 @@ qint64 fillExperiment(Store &store)
         }
         if (!writer->flush(&error))
             qFatal("%s", qPrintable(error));
-        PhaseRecord idle{0, u"idle"_s, 0, 0, 0.5,
-                         {{u"package-0"_s, 5, 0, ValueKind::Measured, 10}}};
-        PhaseRecord train{0, u"train"_s, 1, 0.5, 1.0,
+        PhaseRecord idle{0, u"idle"_s, 0,
+                         0, 0.5,       {{u"package-0"_s, 5, 0, ValueKind::Measured, 10}}};
+        PhaseRecord train{0,
+                          u"train"_s,
+                          1,
+                          0.5,
+                          1.0,
                           {{u"package-0"_s, 36, 26, ValueKind::Measured, 36},
                            {u"package-0/dram"_s, 3.6, 1.8, ValueKind::Measured, 3.6},
                            {u"gpu-0"_s, 72, 60, ValueKind::Measured, 72},
                            {u"psys"_s, 200, 150, ValueKind::Measured, 200}}};
-        PhaseRecord infer{0, u"inference:b16"_s, 2, 1.5, 0.5,
+        PhaseRecord infer{0,
+                          u"inference:b16"_s,
+                          2,
+                          1.5,
+                          0.5,
                           {{u"package-0"_s, 18, 13, ValueKind::Measured, 36},
                            {u"package-0/dram"_s, 1.8, 0.9, ValueKind::Measured, 3.6}}};
         for (const PhaseRecord &p : {idle, train, infer})
@@ -165,7 +173,11 @@ private Q_SLOTS:
             QCOMPARE(o.value(u"format"_s).toString(), u"joulebench-experiment"_s);
             const QJsonArray runs = o.value(u"runs"_s).toArray();
             QCOMPARE(runs.size(), 2);
-            QCOMPARE(runs.at(0).toObject().value(u"environment"_s).toObject().value(u"host"_s)
+            QCOMPARE(runs.at(0)
+                         .toObject()
+                         .value(u"environment"_s)
+                         .toObject()
+                         .value(u"host"_s)
                          .toString(),
                      u"node-a"_s);
             QCOMPARE(runs.at(0).toObject().contains(u"samples"_s), samples);
@@ -185,8 +197,8 @@ private Q_SLOTS:
             const QByteArray second = jsonOf(b, counts->experimentId, samples);
             QCOMPARE(second, first); // a fresh database gives the same ids: byte-identical
             if (samples) {
-                const auto raw = b.readRaw(counts->runIds.at(1), u"package-0"_s, -1e300, 1e300,
-                                           &error);
+                const auto raw =
+                    b.readRaw(counts->runIds.at(1), u"package-0"_s, -1e300, 1e300, &error);
                 const auto orig = a.readRaw(2, u"package-0"_s, -1e300, 1e300, &error);
                 QVERIFY(raw && orig);
                 QVERIFY(*raw == *orig); // bit-exact
@@ -239,8 +251,8 @@ private Q_SLOTS:
         QVERIFY(a.open(path(u"a.sqlite"_s), Store::OpenMode::ReadWrite, &error));
         auto dump = a.dumpExperiment(1, false, &error);
         QVERIFY(dump);
-        dump->runs[1].totals.append({u"no-such-domain"_s, ValueKind::Measured, u"x"_s, 0, 1, 1,
-                                     1, 1});
+        dump->runs[1].totals.append(
+            {u"no-such-domain"_s, ValueKind::Measured, u"x"_s, 0, 1, 1, 1, 1});
         Store d;
         QVERIFY(d.open(path(u"d.sqlite"_s), Store::OpenMode::ReadWrite, &error));
         QVERIFY(!d.importExperiment(*dump, std::nullopt, &error));
@@ -254,13 +266,12 @@ private Q_SLOTS:
     void jsonErrorsNameThePath()
     {
         QString error;
-        QVERIFY(!experimentDumpFromJson(QJsonObject{{u"format"_s, u"other"_s}}, u"f.json"_s,
-                                        &error));
+        QVERIFY(
+            !experimentDumpFromJson(QJsonObject{{u"format"_s, u"other"_s}}, u"f.json"_s, &error));
         QVERIFY2(error.contains(u"f.json: format"_s), qPrintable(error));
         Store a;
         QVERIFY(a.open(path(u"a.sqlite"_s), Store::OpenMode::ReadWrite, &error));
-        QJsonObject o =
-            QJsonDocument::fromJson(jsonOf(a, 1, false)).object();
+        QJsonObject o = QJsonDocument::fromJson(jsonOf(a, 1, false)).object();
         QJsonArray runs = o.value(u"runs"_s).toArray();
         QJsonObject run = runs.at(1).toObject();
         QJsonArray phases = run.value(u"phases"_s).toArray();
@@ -347,7 +358,11 @@ private Q_SLOTS:
         d.run.id = 1;
         d.run.status = RunStatus::Completed;
         d.run.ended = u"2026-01-01T00:01:00.000Z"_s;
-        d.phases.append({0, u"inference:b1"_s, 0, 0, 2.0,
+        d.phases.append({0,
+                         u"inference:b1"_s,
+                         0,
+                         0,
+                         2.0,
                          {{u"package-0"_s, 10, 8, ValueKind::Measured, 5},
                           {u"estimate:cpu"_s, 99, 90, ValueKind::Estimate, 49.5},
                           {u"dram"_s, 4, 3, ValueKind::Estimate, 2}}});
@@ -399,10 +414,10 @@ private Q_SLOTS:
         const auto in = codecarbon::parseCsv(CodeCarbon28, u"in"_s, &e2);
         for (int row = 0; row < 2; ++row) {
             const QHash<QString, QString> out = csvRow(*csv, row, &error);
-            for (const QString &c : {u"timestamp"_s, u"project_name"_s, u"run_id"_s,
-                                     u"experiment_id"_s, u"country_name"_s, u"region"_s,
-                                     u"os"_s, u"codecarbon_version"_s, u"cpu_model"_s,
-                                     u"tracking_mode"_s, u"pue"_s})
+            for (const QString &c :
+                 {u"timestamp"_s, u"project_name"_s, u"run_id"_s, u"experiment_id"_s,
+                  u"country_name"_s, u"region"_s, u"os"_s, u"codecarbon_version"_s, u"cpu_model"_s,
+                  u"tracking_mode"_s, u"pue"_s})
                 QCOMPARE(out.value(c), in->rows.at(row).at(in->header.indexOf(c)));
             for (const QString &c : {u"duration"_s, u"cpu_energy"_s, u"gpu_energy"_s,
                                      u"ram_energy"_s, u"energy_consumed"_s}) {
@@ -422,8 +437,8 @@ private Q_SLOTS:
     {
         QString error;
         const codecarbon::ImportOptions opt;
-        QVERIFY(!codecarbon::importCsv("timestamp,duration\n2025-01-01T00:00:00,3\n",
-                                       u"e.csv"_s, opt, &error));
+        QVERIFY(!codecarbon::importCsv("timestamp,duration\n2025-01-01T00:00:00,3\n", u"e.csv"_s,
+                                       opt, &error));
         QVERIFY2(error.contains(u"e.csv, line 1: column 'energy_consumed' is missing"_s),
                  qPrintable(error));
         QVERIFY(!codecarbon::importCsv("timestamp,duration,energy_consumed\n"
@@ -439,16 +454,16 @@ private Q_SLOTS:
         QVERIFY2(error.contains(u"e.csv, line 4, column 'energy_consumed': '-1'"_s),
                  qPrintable(error));
         QVERIFY(error.endsWith(u"nothing was imported"_s));
-        QVERIFY(!codecarbon::importCsv("timestamp,duration,energy_consumed\n1,2\n", u"e.csv"_s,
-                                       opt, &error));
+        QVERIFY(!codecarbon::importCsv("timestamp,duration,energy_consumed\n1,2\n", u"e.csv"_s, opt,
+                                       &error));
         QCOMPARE(error, u"e.csv, line 2: 2 field(s), but the header has 3 columns"_s);
         QVERIFY(!codecarbon::importCsv("timestamp,duration,duration\n", u"e.csv"_s, opt, &error));
         QVERIFY2(error.contains(u"duplicate 'duration'"_s), qPrintable(error));
         QVERIFY(!codecarbon::importCsv("a,\"b\n", u"e.csv"_s, opt, &error));
         QVERIFY2(error.contains(u"not closed"_s), qPrintable(error));
         // Quoted fields with commas, quotes and newlines; CRLF line ends.
-        const auto t = codecarbon::parseCsv("a,b\r\n\"x, \"\"y\"\"\",\"l1\nl2\"\r\n", u"q"_s,
-                                            &error);
+        const auto t =
+            codecarbon::parseCsv("a,b\r\n\"x, \"\"y\"\"\",\"l1\nl2\"\r\n", u"q"_s, &error);
         QVERIFY2(t, qPrintable(error));
         QCOMPARE(t->rows.at(0), (QStringList{u"x, \"y\""_s, u"l1\nl2"_s}));
     }
