@@ -314,13 +314,12 @@ private Q_SLOTS:
 
     void trainControlRecordsBothValidationAccuracies()
     {
-        auto technique = m_plugin.create({{u"student_width"_s, 0.25}, {u"train_control"_s, true}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"student_width"_s, 0.25}, {u"train_control"_s, true}};
         TeacherCalls calls;
         test::Recorded rec;
         TechniqueContext c = context(&calls, nullptr, &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.phases, (QStringList{u"prepare:distill"_s, u"prepare:control"_s}));
         QCOMPARE(calls.forwards, 4); // the control student never asks the teacher
         QCOMPARE(c.model->name(), u"mlp-x0.25"_s);

@@ -48,16 +48,15 @@ private Q_SLOTS:
     void rankingIsMeasuredLoggedAndDrivesTheOrder()
     {
         // mlp: 784x300 (235k MACs per sample) >> 300x100 (30k) >> 100x10 (1k).
-        auto technique = m_plugin.create({{u"sparsity"_s, 0.5},
-                                          {u"max_layer_sparsity"_s, 0.9},
-                                          {u"finetune_epochs"_s, 0},
-                                          {u"timing_repeats"_s, 15}});
-        QVERIFY(technique);
+        const QJsonObject settings{{u"sparsity"_s, 0.5},
+                                   {u"max_layer_sparsity"_s, 0.9},
+                                   {u"finetune_epochs"_s, 0},
+                                   {u"timing_repeats"_s, 15}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, nullptr,
                                                     &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(settings, c, &error), qPrintable(error));
         QCOMPARE(rec.phases, (QStringList{u"prepare:profile"_s, u"prepare:prune"_s}));
 
         QString method;
@@ -91,16 +90,15 @@ private Q_SLOTS:
 
     void spillsIntoTheNextLayerAndKeepsMasksWhileFineTuning()
     {
-        auto technique = m_plugin.create({{u"sparsity"_s, 0.85},
-                                          {u"max_layer_sparsity"_s, 0.9},
-                                          {u"finetune_epochs"_s, 1},
-                                          {u"lr_factor"_s, 1.0}});
-        QVERIFY(technique);
+        const QJsonObject settings{{u"sparsity"_s, 0.85},
+                                   {u"max_layer_sparsity"_s, 0.9},
+                                   {u"finetune_epochs"_s, 1},
+                                   {u"lr_factor"_s, 1.0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, nullptr,
                                                     &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(settings, c, &error), qPrintable(error));
         const NamedTensors params = c.model->namedParameters();
         const test::WeightCount weights = test::prunableWeights(*c.model);
         QCOMPARE(weights.zeros, std::llround(0.85 * double(weights.total)));
@@ -111,16 +109,15 @@ private Q_SLOTS:
 
     void worksOnConvModels()
     {
-        auto technique = m_plugin.create({{u"sparsity"_s, 0.5},
-                                          {u"finetune_epochs"_s, 0},
-                                          {u"timing_batch_size"_s, 8},
-                                          {u"timing_repeats"_s, 3}});
-        QVERIFY(technique);
+        const QJsonObject settings{{u"sparsity"_s, 0.5},
+                                   {u"finetune_epochs"_s, 0},
+                                   {u"timing_batch_size"_s, 8},
+                                   {u"timing_repeats"_s, 3}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"resnet20"_s, 1, {3, 32, 32}),
                                                     nullptr, nullptr, &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(settings, c, &error), qPrintable(error));
         QString method;
         const QJsonArray ranking = loggedRanking(rec, &method);
         QVERIFY(ranking.size() > 19); // 19 convs (+ shortcuts) and the classifier, all timed

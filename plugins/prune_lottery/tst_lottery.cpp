@@ -71,15 +71,14 @@ private Q_SLOTS:
 
     void rewindsSurvivorsToTheInitialWeights()
     {
-        auto technique = m_plugin.create(
-            {{u"rounds"_s, 2}, {u"prune_fraction"_s, 0.5}, {u"retrain_epochs"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{
+            {u"rounds"_s, 2}, {u"prune_fraction"_s, 0.5}, {u"retrain_epochs"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
         const auto init = byName(c.initialState);
         const auto trained = byName(snapshot(*c.model));
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.phases, (QStringList{u"prepare:round-1"_s, u"prepare:round-2"_s}));
         int64_t total = 0, pruned = 0;
         for (const auto &[name, t] : c.model->namedParameters()) {
@@ -101,11 +100,10 @@ private Q_SLOTS:
 
     void lateRewindingUsesTheWeightsAfterKEpochs()
     {
-        auto technique = m_plugin.create({{u"rounds"_s, 1},
-                                          {u"prune_fraction"_s, 0.3},
-                                          {u"retrain_epochs"_s, 0},
-                                          {u"rewind_epoch"_s, 1}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"rounds"_s, 1},
+                                 {u"prune_fraction"_s, 0.3},
+                                 {u"retrain_epochs"_s, 0},
+                                 {u"rewind_epoch"_s, 1}};
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
         // The same training the plugin must do: 1 epoch from the initial weights, seed + 1000.
@@ -117,7 +115,7 @@ private Q_SLOTS:
         o.seed = c.seed + 1000;
         QVERIFY2(Trainer(o).train(*reference, m_data.train, nullptr, &error), qPrintable(error));
         const auto expected = byName(snapshot(*reference));
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.phases, (QStringList{u"prepare:rewind-capture"_s, u"prepare:round-1"_s}));
         for (const auto &[name, t] : c.model->namedParameters()) {
             const torch::Tensor w = t.detach();
@@ -129,14 +127,13 @@ private Q_SLOTS:
 
     void retrainingKeepsTheMask()
     {
-        auto technique = m_plugin.create(
-            {{u"rounds"_s, 2}, {u"prune_fraction"_s, 0.6}, {u"retrain_epochs"_s, 1}});
-        QVERIFY(technique);
+        const QJsonObject params{
+            {u"rounds"_s, 2}, {u"prune_fraction"_s, 0.6}, {u"retrain_epochs"_s, 1}};
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
         const auto init = byName(c.initialState);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         bool moved = false;
         for (const auto &[name, t] : c.model->namedParameters())
             moved = moved || (t.dim() >= 2 && !torch::equal(t.detach(), init.at(name)));
@@ -161,18 +158,14 @@ private Q_SLOTS:
     {
         // A learning rate of 1e-9 barely moves the weights: the masks are stable, the search
         // stops as soon as the window of distances is full (epoch 1 + window).
-        auto technique = m_plugin.create({{u"mode"_s, u"early_bird"_s},
-                                          {u"eb_sparsity"_s, 0.5},
-                                          {u"eb_threshold"_s, 0.01},
-                                          {u"eb_window"_s, 2},
-                                          {u"eb_max_epochs"_s, 6},
-                                          {u"retrain_epochs"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"mode"_s, u"early_bird"_s}, {u"eb_sparsity"_s, 0.5},
+                                 {u"eb_threshold"_s, 0.01},    {u"eb_window"_s, 2},
+                                 {u"eb_max_epochs"_s, 6},      {u"retrain_epochs"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
         c.training.learningRate = 1e-9;
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.metrics.at(u"early_bird_found"_s), 1.0);
         QCOMPARE(rec.metrics.at(u"early_bird_epochs"_s), 3.0);
         QCOMPARE(rec.phases, QStringList{u"prepare:early-bird-search"_s});
@@ -182,17 +175,16 @@ private Q_SLOTS:
 
     void earlyBirdKeepsSearchingWhileMasksChange()
     {
-        auto technique = m_plugin.create({{u"mode"_s, u"early_bird"_s},
-                                          {u"eb_threshold"_s, 1e-6},
-                                          {u"eb_window"_s, 1},
-                                          {u"eb_max_epochs"_s, 4},
-                                          {u"retrain_epochs"_s, 1}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"mode"_s, u"early_bird"_s},
+                                 {u"eb_threshold"_s, 1e-6},
+                                 {u"eb_window"_s, 1},
+                                 {u"eb_max_epochs"_s, 4},
+                                 {u"retrain_epochs"_s, 1}};
         test::Recorded rec;
         TechniqueContext c = trainedContext(&rec);
         c.training.learningRate = 1e-2;
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.metrics.at(u"early_bird_found"_s), 0.0);
         QCOMPARE(rec.metrics.at(u"early_bird_epochs"_s), 4.0);
         QCOMPARE(rec.phases,

@@ -62,15 +62,14 @@ private Q_SLOTS:
 
     void globalSparsityIsExactAndPrunesTheSmallest()
     {
-        auto technique = m_plugin.create(
-            {{u"sparsity"_s, 0.9}, {u"schedule"_s, u"one_shot"_s}, {u"epochs_per_step"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{
+            {u"sparsity"_s, 0.9}, {u"schedule"_s, u"one_shot"_s}, {u"epochs_per_step"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
                                                     &rec);
         const auto before = weights(*c.model);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         int64_t total = 0, pruned = 0;
         double maxPruned = 0, minKept = 1e9;
         for (const auto &[name, after] : c.model->namedParameters()) {
@@ -102,14 +101,13 @@ private Q_SLOTS:
 
     void layerScopePrunesEveryTensorExactly()
     {
-        auto technique = m_plugin.create(
-            {{u"sparsity"_s, 0.5}, {u"scope"_s, u"layer"_s}, {u"epochs_per_step"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{
+            {u"sparsity"_s, 0.5}, {u"scope"_s, u"layer"_s}, {u"epochs_per_step"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"lenet5"_s), nullptr,
                                                     nullptr, &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         int tensors = 0;
         for (const auto &[name, t] : c.model->namedParameters()) {
             if (t.dim() < 2) {
@@ -124,15 +122,14 @@ private Q_SLOTS:
 
     void lastLayerCanBeExcluded()
     {
-        auto technique = m_plugin.create(
-            {{u"sparsity"_s, 0.7}, {u"include_last_layer"_s, false}, {u"epochs_per_step"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{
+            {u"sparsity"_s, 0.7}, {u"include_last_layer"_s, false}, {u"epochs_per_step"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
                                                     &rec);
         const auto before = weights(*c.model);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QVERIFY(torch::equal(c.model->namedParameters()[4].second.detach(), before.at("5.weight")));
         QCOMPARE(c.model->namedParameters()[4].first, std::string("5.weight"));
         QVERIFY(test::zeroCount(c.model->namedParameters()[0].second.detach()) > 0);
@@ -140,19 +137,18 @@ private Q_SLOTS:
 
     void masksSurviveIterativeFineTuning()
     {
-        auto technique = m_plugin.create({{u"sparsity"_s, 0.8},
-                                          {u"schedule"_s, u"cubic"_s},
-                                          {u"steps"_s, 2},
-                                          {u"epochs_per_step"_s, 1},
-                                          {u"lr_factor"_s, 1.0}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"sparsity"_s, 0.8},
+                                 {u"schedule"_s, u"cubic"_s},
+                                 {u"steps"_s, 2},
+                                 {u"epochs_per_step"_s, 1},
+                                 {u"lr_factor"_s, 1.0}};
         test::Recorded rec;
         Feedback feedback;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), &m_data, &feedback,
                                                     &rec);
         const auto before = weights(*c.model);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.phases, (QStringList{u"prepare:prune-step-1"_s, u"prepare:finetune-step-1"_s,
                                           u"prepare:prune-step-2"_s,
                                           u"prepare:finetune-step-2"_s}));
@@ -175,16 +171,15 @@ private Q_SLOTS:
 
     void cubicScheduleRampsToTheTarget()
     {
-        auto technique = m_plugin.create({{u"sparsity"_s, 0.9},
-                                          {u"schedule"_s, u"cubic"_s},
-                                          {u"steps"_s, 3},
-                                          {u"epochs_per_step"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"sparsity"_s, 0.9},
+                                 {u"schedule"_s, u"cubic"_s},
+                                 {u"steps"_s, 3},
+                                 {u"epochs_per_step"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"mlp"_s), nullptr, nullptr,
                                                     &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         // One log per step, then the final one: 0.9 x (1 - (1 - t)^3) for t = 1/3, 2/3, 1.
         QCOMPARE(rec.logs.size(), 4);
         const double expected[] = {0.9 * (1 - std::pow(2.0 / 3, 3)), 0.9 * (1 - std::pow(1.0 / 3, 3)),

@@ -64,8 +64,7 @@ private:
     /// channel is exactly 0 after BN and ReLU, and contributes nothing downstream).
     void checkFunction(const QString &zooName, std::vector<int64_t> shape, double ratio)
     {
-        auto technique = m_plugin.create({{u"ratio"_s, ratio}, {u"finetune_epochs"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"ratio"_s, ratio}, {u"finetune_epochs"_s, 0}};
         test::Recorded rec;
         TechniqueContext c =
             test::recordingContext(test::zooModel(zooName, 3, shape), nullptr, nullptr, &rec);
@@ -74,7 +73,7 @@ private:
         std::unique_ptr<Model> dense = c.model->clone(&error);
         QVERIFY2(dense, qPrintable(error));
         const ArchSpec denseSpec = *dense->spec();
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(c.model->kind(), Model::Kind::Spec);
 
         std::map<std::string, torch::Tensor> denseParams;
@@ -155,14 +154,13 @@ private Q_SLOTS:
 
     void halfTheFiltersGiveASmallerModel()
     {
-        auto technique = m_plugin.create({{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"vgg-cifar"_s, 1, {3, 32, 32}),
                                                     nullptr, nullptr, &rec);
         const ArchSpec denseSpec = *c.model->spec();
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         int convs = 0;
         for (size_t i = 0; i < denseSpec.layers.size(); ++i) {
             if (denseSpec.layers[i].kind != LayerKind::Conv)
@@ -179,14 +177,13 @@ private Q_SLOTS:
 
     void minChannelsIsKept()
     {
-        auto technique = m_plugin.create(
-            {{u"ratio"_s, 0.9}, {u"min_channels"_s, 20}, {u"finetune_epochs"_s, 0}});
-        QVERIFY(technique);
+        const QJsonObject params{
+            {u"ratio"_s, 0.9}, {u"min_channels"_s, 20}, {u"finetune_epochs"_s, 0}};
         test::Recorded rec;
         TechniqueContext c = test::recordingContext(test::zooModel(u"vgg-cifar"_s, 1, {3, 32, 32}),
                                                     nullptr, nullptr, &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(c.model->spec()->layers[0].out, 20);  // 32 -> max(20, 32 - 28)
         QCOMPARE(c.model->spec()->layers[17].out, 20); // 128 -> max(20, 128 - 115)
     }
@@ -194,13 +191,12 @@ private Q_SLOTS:
     void fineTuningRunsOnThePrunedModel()
     {
         DatasetSplits data = test::syntheticSplits(128);
-        auto technique = m_plugin.create({{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 1}});
-        QVERIFY(technique);
+        const QJsonObject params{{u"ratio"_s, 0.5}, {u"finetune_epochs"_s, 1}};
         test::Recorded rec;
         TechniqueContext c =
             test::recordingContext(test::zooModel(u"cnn-small"_s), &data, nullptr, &rec);
         QString error;
-        QVERIFY2(technique->apply(c, &error), qPrintable(error));
+        QVERIFY2(m_plugin.createAndApply(params, c, &error), qPrintable(error));
         QCOMPARE(rec.phases, (QStringList{u"prepare:prune"_s, u"prepare:finetune"_s}));
         QCOMPARE(c.model->spec()->layers[0].out, 16);
     }

@@ -83,6 +83,14 @@ public:
         return t;
     }
 
+    /// A fresh instance with `params`, applied to `c`. False with *error when the registry
+    /// refuses the params or apply() fails (for tests of a successful run).
+    bool createAndApply(const QJsonObject &params, TechniqueContext &c, QString *error) const
+    {
+        auto technique = create(params, error);
+        return technique && technique->apply(c, error);
+    }
+
 private:
     QTemporaryDir m_dir;
     std::unique_ptr<TechniqueRegistry> m_registry;
