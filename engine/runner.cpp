@@ -172,6 +172,9 @@ public:
     double t0 = 0;
     int position = 0;
     int runsToRun = 0;
+    /// Set when the database refused to store a run (disk full, read-only, locked): the
+    /// experiment stops, since the next runs could not be stored either.
+    QString storageFailure;
     ExperimentOutcome outcome;
     RunState *current = nullptr;
     std::thread::id runnerThread;
@@ -335,6 +338,16 @@ std::optional<ExperimentOutcome> ExperimentRunner::Impl::run(QString *error)
             outcome.canceled = true;
             break;
         }
+        if (!storageFailure.isEmpty()) {
+            outcome.failures.append(u"stopped after %1 of %2 runs: the database cannot store "
+                                    "runs (%3); runs stored before are kept, fix the cause and "
+                                    "continue with run --resume"_s
+                                        .arg(position)
+                                        .arg(runsToRun)
+                                        .arg(storageFailure));
+            log(u"error"_s, outcome.failures.last());
+            break;
+        }
         ++position;
         runOne(e);
     }
@@ -393,7 +406,8 @@ void ExperimentRunner::Impl::runOne(const GridEntry &entry)
                                        QJsonDocument(config).toJson(QJsonDocument::Compact),
                                        QJsonDocument(env).toJson(QJsonDocument::Compact), &error);
     if (!runId) {
-        // Without a run row nothing can be stored; count it and go on.
+        // Without a run row nothing can be stored; count it and stop (see storageFailure).
+        storageFailure = error;
         ++outcome.failed;
         outcome.failures.append(u"%1, %2, repetition %3: %4"_s.arg(entry.label, entry.backendId)
                                     .arg(entry.repetition)
@@ -947,13 +961,26 @@ void ExperimentRunner::Impl::finish(RunState &rs, db::RunStatus status, QString 
     }
     QString finishError; // finishRun flushes the run's sample writer in its transaction
     const bool finished = store.finishRun(rs.runId, status, flags, errorText, &finishError);
-    rs.writer.reset();
-    if (!finished)
-        log(u"error"_s, u"run %1 could not be finished in the database (%2); it will be marked "
-                        "interrupted at the next open"_s
-                            .arg(rs.runId)
-                            .arg(finishError),
-            rs.runId);
+    rs.writer.reset(); // after a failed finish it drops the samples it could not store (logged)
+    if (!storeError.isEmpty() || !finished) {
+        storageFailure = finished ? storeError : finishError;
+        if (!finished) {
+            // The database refused the end of the run (disk full, read-only, locked). Record
+            // it as failed if the database still takes that small update; what was stored
+            // before stays as it is.
+            const QString why = u"storing the run failed: "_s + finishError;
+            errorText = errorText.isEmpty() ? why : errorText + u"; "_s + why;
+            status = db::RunStatus::Failed;
+            QString retryError;
+            if (!store.finishRun(rs.runId, status, flags, errorText, &retryError))
+                log(u"error"_s, u"run %1 could not be stored as failed either (%2); it stays "
+                                "'running' until the next read-write open of %3 marks it "
+                                "interrupted"_s
+                                    .arg(rs.runId)
+                                    .arg(retryError, store.path()),
+                    rs.runId);
+        }
+    }
 
     const GridEntry &entry = *rs.entry;
     switch (status) {
