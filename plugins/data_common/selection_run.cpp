@@ -169,6 +169,32 @@ void SelectionRun::finish()
     m_context.metric(u"scoring_samples"_s, double(m_scored), u"samples"_s);
 }
 
+bool SelectionTechnique::apply(TechniqueContext &context, QString *error)
+{
+    Q_UNUSED(context);
+    Q_UNUSED(error);
+    return true; // the selection happened in train(); the trained model is kept
+}
+
+bool SelectionTechnique::checkContext(const TechniqueContext &context, const QString &technique,
+                                      QString *error)
+{
+    if (context.data && context.model)
+        return true;
+    *error = u"%1: no model or training data"_s.arg(technique);
+    return false;
+}
+
+bool SelectionTechnique::checkScoreEpochs(int scoreEpochs, int epochs, QString *error)
+{
+    if (scoreEpochs < epochs)
+        return true;
+    *error = u"params.score_epochs (%1) must be below the plan's training epochs (%2) with "
+             "score_run \"same\": the subset trains the remaining epochs"_s.arg(scoreEpochs)
+                 .arg(epochs);
+    return false;
+}
+
 std::unique_ptr<Model> scoringModel(const TechniqueContext &context, int index, QString *note,
                                     QString *error)
 {

@@ -77,6 +77,22 @@ private:
     std::vector<uint8_t> m_used;
 };
 
+/// Base of the data-selection techniques: they replace the runner's training (trainsModel())
+/// and keep the model they trained (apply() does nothing). Runs on the runner's worker thread.
+class SelectionTechnique : public Technique
+{
+public:
+    bool trainsModel() const override { return true; }
+    bool apply(TechniqueContext &context, QString *error) override;
+
+protected:
+    /// False with *error naming `technique` when the context has no model or training data.
+    static bool checkContext(const TechniqueContext &context, const QString &technique,
+                             QString *error);
+    /// score_run "same": the scoring epochs must leave epochs to train on the subset.
+    static bool checkScoreEpochs(int scoreEpochs, int epochs, QString *error);
+};
+
 /// The model of scoring run `index` (0-based) that starts from fresh weights: run 0 is a copy
 /// of context.model (the run's initial weights); run i > 0 is the same architecture
 /// initialised with seed context.seed + 1000 x i (models built from a spec), or a copy of the

@@ -22,7 +22,7 @@ namespace jb::plugins {
 namespace {
 
 /// Runs on the runner's worker thread; one instance per run.
-class El2nTechnique final : public Technique
+class El2nTechnique final : public data::SelectionTechnique
 {
 public:
     bool configure(const QJsonObject &params, QString *error) override
@@ -45,22 +45,13 @@ public:
         return true;
     }
 
-    bool trainsModel() const override { return true; }
-
     bool train(TechniqueContext &context, QString *error) override
     {
-        if (!context.data || !context.model) {
-            *error = u"data.el2n: no model or training data"_s;
+        if (!checkContext(context, u"data.el2n"_s, error))
             return false;
-        }
         const int epochs = context.training.epochs;
-        if (!m_separate && m_scoreEpochs >= epochs) {
-            *error = u"params.score_epochs (%1) must be below the plan's training epochs (%2) "
-                     "with score_run \"same\": the subset trains the remaining epochs"_s
-                         .arg(m_scoreEpochs)
-                         .arg(epochs);
+        if (!m_separate && !checkScoreEpochs(m_scoreEpochs, epochs, error))
             return false;
-        }
         data::SelectionRun run(context, u"data.el2n"_s);
         const int64_t n = run.trainRows();
         std::vector<int64_t> all(static_cast<size_t>(n));
@@ -96,13 +87,6 @@ public:
             return false;
         run.finish();
         return true;
-    }
-
-    bool apply(TechniqueContext &context, QString *error) override
-    {
-        Q_UNUSED(context);
-        Q_UNUSED(error);
-        return true; // the selection happened in train(); the trained model is kept
     }
 
 private:

@@ -19,7 +19,7 @@ namespace jb::plugins {
 namespace {
 
 /// Runs on the runner's worker thread; one instance per run.
-class LossAdaptiveTechnique final : public Technique
+class LossAdaptiveTechnique final : public data::SelectionTechnique
 {
 public:
     bool configure(const QJsonObject &params, QString *error) override
@@ -33,14 +33,10 @@ public:
         return true;
     }
 
-    bool trainsModel() const override { return true; }
-
     bool train(TechniqueContext &context, QString *error) override
     {
-        if (!context.data || !context.model) {
-            *error = u"data.loss_adaptive: no model or training data"_s;
+        if (!checkContext(context, u"data.loss_adaptive"_s, error))
             return false;
-        }
         data::SelectionRun run(context, u"data.loss_adaptive"_s);
         const int64_t n = run.trainRows();
         const int epochs = context.training.epochs;
@@ -85,13 +81,6 @@ public:
             context.metric(u"renewals"_s, double(renewals), u"count"_s);
         run.finish();
         return true;
-    }
-
-    bool apply(TechniqueContext &context, QString *error) override
-    {
-        Q_UNUSED(context);
-        Q_UNUSED(error);
-        return true; // the selection happened in train(); the trained model is kept
     }
 
 private:

@@ -19,7 +19,7 @@ namespace jb::plugins {
 namespace {
 
 /// Runs on the runner's worker thread; one instance per run.
-class RandomSubsetTechnique final : public Technique
+class RandomSubsetTechnique final : public data::SelectionTechnique
 {
 public:
     bool configure(const QJsonObject &params, QString *error) override
@@ -34,14 +34,10 @@ public:
         return true;
     }
 
-    bool trainsModel() const override { return true; }
-
     bool train(TechniqueContext &context, QString *error) override
     {
-        if (!context.data || !context.model) {
-            *error = u"data.random: no model or training data"_s;
+        if (!checkContext(context, u"data.random"_s, error))
             return false;
-        }
         data::SelectionRun run(context, u"data.random"_s);
         const Dataset &train = context.data->train;
         const int64_t n = train.size();
@@ -82,13 +78,6 @@ public:
         if (!run.train(o, QString(), error))
             return false;
         run.finish();
-        return true;
-    }
-
-    bool apply(TechniqueContext &context, QString *error) override
-    {
-        Q_UNUSED(error);
-        Q_UNUSED(context); // the selection happened in train(); the trained model is kept
         return true;
     }
 
