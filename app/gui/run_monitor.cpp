@@ -5,6 +5,8 @@
 #include "live_power_chart.h"
 #include "loop_probe.h"
 
+#include "database/store.h"
+
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QLabel>
@@ -248,6 +250,27 @@ void RunMonitor::flushLog()
         m_probeLabel->setText(tr("longest block %1 ms").arg(m_probe->maxGapMs(), 0, 'f', 1));
 }
 
+QString RunMonitor::recordCrash()
+{
+    if (!QFileInfo(m_dbPath).isFile())
+        return tr(" It stored nothing in %1, so no run is left to mark 'interrupted'.")
+            .arg(m_dbPath);
+    // The worker is gone, so a read-write open marks its unfinished run interrupted now (a
+    // quick update of a few rows) instead of leaving it 'running' until some later open.
+    db::Store store;
+    QString error;
+    if (!store.open(m_dbPath, db::Store::OpenMode::ReadWrite, &error))
+        return tr(" Its unfinished run could not be marked 'interrupted' in %1 (%2); the next "
+                  "read-write open does it, viewers already show it as interrupted.")
+            .arg(m_dbPath, error);
+    const int n = store.recoveredAtOpen();
+    return n > 0 ? tr(" %n unfinished run(s) marked 'interrupted' in %1; completed runs are kept.",
+                      nullptr, n)
+                       .arg(m_dbPath)
+                 : tr(" No run was in progress in %1 (nothing to mark 'interrupted').")
+                       .arg(m_dbPath);
+}
+
 void RunMonitor::onProcessFinished(int exitCode, QProcess::ExitStatus status)
 {
     m_killTimer.stop();
@@ -259,9 +282,7 @@ void RunMonitor::onProcessFinished(int exitCode, QProcess::ExitStatus status)
         m_message = m_cancelRequested
                         ? tr("The worker was killed after it did not stop on SIGTERM.")
                         : tr("The worker crashed (killed by a signal).");
-        m_message += tr(" Its unfinished run stays 'running' in %1 until the next read-write "
-                        "open marks it 'interrupted'; viewers already show it as interrupted.")
-                         .arg(m_dbPath);
+        m_message += recordCrash();
     } else if (m_experimentStatus.isEmpty()) {
         m_message = tr("The worker exited with code %1 before the experiment finished. A run it "
                        "had started is failed or interrupted in %2; see the log.")

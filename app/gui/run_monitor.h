@@ -72,6 +72,8 @@ private:
     void appendLog(const QString &line);
     void flushLog();
     void onProcessFinished(int exitCode, QProcess::ExitStatus status);
+    /// After a crash: marks the dead worker's unfinished runs interrupted; the sentence to show.
+    QString recordCrash();
 
     QProcess *m_process = nullptr;
     QTimer m_killTimer;
