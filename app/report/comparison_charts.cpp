@@ -5,6 +5,7 @@
 
 #include "report/qcp.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace jb::report {
@@ -97,8 +98,19 @@ int ComparisonCharts::energyBars(QCustomPlot *plot, const ComparisonData &d, boo
                               .arg(net ? QObject::tr("net") : QObject::tr("gross"), est(d)));
     plot->rescaleAxes();
     plot->xAxis->setRange(0.4, d.phases.size() + 0.6);
-    plot->yAxis->setRange(std::min(0.0, plot->yAxis->range().lower),
-                          plot->yAxis->range().upper * 1.15);
+    // Room above the bars for the legend (top right, one line per variant), so that with many
+    // variants it does not cover the last phase's bars: lay out once, then keep the bars below
+    // the legend's height.
+    plot->replot();
+    const double rectH = plot->axisRect()->height();
+    const double free =
+        rectH > 0 ? std::clamp(1.0 - (plot->legend->outerRect().height() + 40) / rectH, 0.35, 0.87)
+                  : 0.87;
+    const QCPRange data = plot->yAxis->range();
+    const double upper = std::max(0.0, data.upper);
+    // Negative net energies (power at the idle level) get a margin below too.
+    const double lower = data.lower < 0 ? data.lower - 0.05 * (upper - data.lower) : 0.0;
+    plot->yAxis->setRange(lower, lower + (upper - lower) / free);
     plot->replot();
     return int(d.variants.size());
 }
@@ -131,7 +143,8 @@ int ComparisonCharts::pareto(QCustomPlot *plot, const ComparisonData &d)
             f->addData(d.variants.at(i).energyPerInferenceJ.mean * 1e3,
                        d.variants.at(i).accuracyPct.mean);
     }
-    plot->xAxis->setLabel(QObject::tr("net energy per inference (mJ/sample, %1%2)").arg(d.domain, est(d)));
+    plot->xAxis->setLabel(
+        QObject::tr("net energy per inference (mJ/sample, %1%2)").arg(d.domain, est(d)));
     plot->yAxis->setLabel(QObject::tr("top-1 accuracy (%)"));
     plot->rescaleAxes();
     const int b = d.baselineIndex();
@@ -172,18 +185,22 @@ int ComparisonCharts::proxyVsMeasured(QCustomPlot *plot, const ComparisonData &d
         *pearsonR = r;
     if (spearmanR)
         *spearmanR = rho;
-    auto fmt = [](double v) { return std::isnan(v) ? QStringLiteral("n/a (< 3 variants)") : QString::number(v, 'f', 3); };
-    reset(plot, QObject::tr("Proxy vs measured: Pearson r = %1, Spearman ρ = %2")
-                    .arg(fmt(r), fmt(rho)));
+    auto fmt = [](double v) {
+        return std::isnan(v) ? QStringLiteral("n/a (< 3 variants)") : QString::number(v, 'f', 3);
+    };
+    reset(plot,
+          QObject::tr("Proxy vs measured: Pearson r = %1, Spearman ρ = %2").arg(fmt(r), fmt(rho)));
     QCPGraph *g = plot->addGraph();
-    g->setName(useMacs ? QObject::tr("variants (MACs, proxy)") : QObject::tr("variants (parameters, proxy)"));
+    g->setName(useMacs ? QObject::tr("variants (MACs, proxy)")
+                       : QObject::tr("variants (parameters, proxy)"));
     g->setLineStyle(QCPGraph::lsNone);
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color(0), 9));
     for (qsizetype i = 0; i < x.size(); ++i)
         g->addData(x.at(i), y.at(i));
     plot->xAxis->setLabel(useMacs ? QObject::tr("MACs per sample (proxy)")
                                   : QObject::tr("parameters (proxy)"));
-    plot->yAxis->setLabel(QObject::tr("net energy per inference (mJ/sample, %1%2)").arg(d.domain, est(d)));
+    plot->yAxis->setLabel(
+        QObject::tr("net energy per inference (mJ/sample, %1%2)").arg(d.domain, est(d)));
     plot->rescaleAxes();
     const QCPRange xr = plot->xAxis->range(), yr = plot->yAxis->range();
     plot->xAxis->setRange(xr.lower - 0.1 * xr.size() - 1, xr.upper + 0.1 * xr.size() + 1);
