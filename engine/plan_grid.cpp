@@ -130,9 +130,25 @@ QList<GridEntry> shardOf(const QList<GridEntry> &grid, const ShardSpec &shard)
     QList<GridEntry> out;
     if (shard.count < 1 || shard.index < 0 || shard.index >= shard.count)
         return out;
-    for (qsizetype i = shard.index; i < grid.size(); i += shard.count)
-        out.append(grid.at(i));
+    // Repetitions are numbered by first appearance, so a grid that is itself a shard or a
+    // resumed remainder is dealt out the same way.
+    QList<qint64> order;
+    for (const GridEntry &e : grid)
+        if (!order.contains(e.repetition))
+            order.append(e.repetition);
+    for (const GridEntry &e : grid)
+        if (order.indexOf(e.repetition) % shard.count == shard.index)
+            out.append(e);
     return out;
+}
+
+qsizetype shardRepetitionCount(const QList<GridEntry> &grid)
+{
+    QList<qint64> seen;
+    for (const GridEntry &e : grid)
+        if (!seen.contains(e.repetition))
+            seen.append(e.repetition);
+    return seen.size();
 }
 
 } // namespace jb

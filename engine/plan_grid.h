@@ -61,9 +61,15 @@ struct ShardSpec
 /// Parses "I/N"; nullopt with *error naming the text and the fix.
 std::optional<ShardSpec> parseShardSpec(const QString &text, QString *error);
 
-/// The entries at positions index, index + count, index + 2 count, ... of `grid` (round
-/// robin over the run order, so every shard keeps the interleaved order). The shards
-/// 0..count-1 partition the grid. Entries keep their grid index and config key.
+/// The runs of one shard: whole repetitions, dealt out round robin (shard I gets repetitions
+/// I, I + N, I + 2N, ...), in the grid's run order. A repetition (every variant on every
+/// backend) stays on one shard, so each variant is measured on the same node as the baseline
+/// it is paired with, and the shard keeps the interleaved order. The shards 0..count-1
+/// partition the grid; a shard is empty when count exceeds the repetitions (see
+/// shardRepetitionCount). Entries keep their grid index and config key.
 QList<GridEntry> shardOf(const QList<GridEntry> &grid, const ShardSpec &shard);
+
+/// The number of shards that get runs: the number of distinct repetitions in `grid`.
+qsizetype shardRepetitionCount(const QList<GridEntry> &grid);
 
 } // namespace jb

@@ -274,9 +274,20 @@ std::optional<ExperimentOutcome> ExperimentRunner::Impl::run(QString *error)
 {
     t0 = monotonicSeconds();
     runnerThread = std::this_thread::get_id();
+    const QList<GridEntry> grid = expandGrid(plan);
+    const QList<GridEntry> entries = shardOf(grid, opt.shard);
+    if (entries.isEmpty() && !grid.isEmpty()) {
+        const qsizetype reps = shardRepetitionCount(grid);
+        *error = u"shard %1/%2 has no runs: a shard runs whole repetitions (so that every "
+                 "variant is measured on the same node as its baseline) and the plan has %3; "
+                 "use at most %3 shards, or raise \"repetitions\""_s
+                     .arg(opt.shard.index)
+                     .arg(opt.shard.count)
+                     .arg(reps);
+        return std::nullopt;
+    }
     if (!setUp(error))
         return std::nullopt;
-    const QList<GridEntry> entries = shardOf(expandGrid(plan), opt.shard);
     const QString hash = plan.hash();
     QSet<QPair<QString, int>> done;
     if (opt.resume) {

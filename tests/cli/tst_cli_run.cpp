@@ -244,6 +244,16 @@ private Q_SLOTS:
         const Result compare = cli({u"compare"_s, u"--db"_s, out});
         QVERIFY2(compare.code == 0, qPrintable(compare.err));
         QVERIFY(compare.out.contains(u"2/2"_s));
+        // A shard runs whole repetitions: with 2 repetitions a third shard has nothing to do,
+        // and says so before it creates a database.
+        const QString empty = db(u"part-2-of-3.sqlite"_s);
+        const Result none = cli({u"run"_s, u"--plan"_s, tinyPlan(), u"--db"_s, empty,
+                                 u"--shard"_s, u"2/3"_s, u"--no-disk-cache"_s});
+        QCOMPARE(none.code, 1);
+        QVERIFY2(none.err.contains(u"shard 2/3 has no runs"_s) &&
+                     none.err.contains(u"use at most 2 shards"_s),
+                 qPrintable(none.err));
+        QVERIFY(!QFileInfo::exists(empty));
     }
 
     // Technique variants through the real plugin registry (the template plugin).

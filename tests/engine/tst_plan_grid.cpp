@@ -195,6 +195,9 @@ private Q_SLOTS:
     {
         const QList<GridEntry> grid = jb::expandGrid(loadFixture(u"techniques.json"_s));
         QCOMPARE(grid.size(), 24);
+        const qsizetype reps = jb::shardRepetitionCount(grid);
+        QVERIFY(reps > 1);
+        const qsizetype perRep = grid.size() / reps;
         for (int n = 1; n <= 30; ++n) {
             QList<qsizetype> all;
             qsizetype smallest = grid.size(), largest = 0;
@@ -202,18 +205,24 @@ private Q_SLOTS:
                 const QList<GridEntry> shard = jb::shardOf(grid, {i, n});
                 smallest = std::min(smallest, shard.size());
                 largest = std::max(largest, shard.size());
+                QSet<qint64> shardReps;
                 for (qsizetype k = 0; k < shard.size(); ++k) {
                     all.append(shard.at(k).index);
+                    shardReps.insert(shard.at(k).repetition);
                     QCOMPARE(shard.at(k), grid.at(shard.at(k).index)); // entries kept whole
                     if (k > 0) // the run order (and so the interleaving) is kept
                         QVERIFY(shard.at(k).index > shard.at(k - 1).index);
                 }
+                // whole repetitions: every variant beside its paired baseline
+                QCOMPARE(shard.size(), shardReps.size() * perRep);
+                QCOMPARE(shard.isEmpty(), i >= reps);
             }
             std::sort(all.begin(), all.end());
             QCOMPARE(all.size(), grid.size()); // disjoint ...
             for (qsizetype k = 0; k < all.size(); ++k)
-                QCOMPARE(all.at(k), k);       // ... and complete
-            QVERIFY(largest - smallest <= 1); // balanced
+                QCOMPARE(all.at(k), k); // ... and complete
+            if (n <= reps)              // balanced to one repetition
+                QVERIFY(largest - smallest <= perRep);
         }
         QCOMPARE(jb::shardOf(grid, {0, 1}), grid);
         QVERIFY(jb::shardOf(grid, {3, 2}).isEmpty()); // invalid spec: nothing, not everything
