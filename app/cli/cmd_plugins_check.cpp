@@ -83,6 +83,11 @@ public:
         std::lock_guard lock(m_mutex);
         return m_badFraction;
     }
+    QStringList lines() const
+    {
+        std::lock_guard lock(m_mutex);
+        return m_lines;
+    }
 
 private:
     mutable std::mutex m_mutex;
@@ -159,8 +164,8 @@ void runOnTinyModel(TechniqueRegistry &registry, const QString &id, const QJsonO
     const auto spec = zooSpec(zooName, ZooOptions{}, &error);
     std::unique_ptr<Model> model = spec ? SpecModel::create(*spec, 1, &error) : nullptr;
     if (!model || !syntheticSplits(&data, &error)) {
-        report.fail(u"tiny model"_s, error, u"--model must name a zoo entry for 1x28x28 inputs "
-                                            "(joulebench-cli list models)"_s);
+        report.fail(u"tiny model"_s, error, u"--model must name a zoo entry that takes 1x28x28 "
+                                            "inputs: "_s + zooModelNames().join(u", "_s));
         return;
     }
     const NamedTensors initial = cloneTensors(model->state());
@@ -244,6 +249,8 @@ void runOnTinyModel(TechniqueRegistry &registry, const QString &id, const QJsonO
                                 .arg(feedback.calls()));
     for (const QString &line : std::as_const(rec.logs))
         report.note(u"log: "_s + line);
+    for (const QString &line : feedback.lines())
+        report.note(u"feedback: "_s + line);
     if (!feedback.badFraction().isEmpty())
         report.fail(u"progress"_s, u"setProgress() got "_s + feedback.badFraction(),
                     u"report progress as a fraction in [0, 1]"_s);
@@ -323,7 +330,9 @@ int runPluginsCheck(const QStringList &args)
         u"Parameters as a JSON object (default {}: every default), needed for required "
         "parameters."_s,
         u"json"_s, u"{}"_s);
-    const QCommandLineOption model(u"model"_s, u"The zoo model to run it on (default mlp)."_s,
+    const QCommandLineOption model(u"model"_s,
+                                   u"The zoo model to run it on (default mlp): %1."_s.arg(
+                                       zooModelNames().join(u", "_s)),
                                    u"name"_s, u"mlp"_s);
     parser.addOptions({params, model});
     int exitCode = ExitOk;
