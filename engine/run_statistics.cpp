@@ -188,22 +188,32 @@ RunFigures deriveRunFigures(const RunMeasurement &m)
     for (qsizetype i = 0; i < m.phases.size(); ++i) {
         const PhaseResult &p = m.phases.at(i);
         const bool part = p.name.startsWith(u"prepare:"_s);
+        // Too short for its energy to be trusted (< 10 counter update intervals): a metric on
+        // the phase; the run's `short-phase` flag only for the phases compare reports (idle,
+        // train, prepare, evaluate, inference), not for a part of train or prepare: a technique
+        // that opens its own sub-phase at once leaves an empty "prepare:<plugin>" part behind,
+        // and the span that holds it is what is compared.
+        const auto checkShort = [&](const PhaseResult &r) {
+            bool tooShort = false;
+            for (const DomainEnergy &d : r.domains)
+                tooShort = tooShort || d.tooShort;
+            if (!tooShort || r.name.startsWith(u"idle"_s))
+                return;
+            metric(r.name, u"short_phase"_s, 1, u"flag"_s);
+            if (!r.name.startsWith(u"prepare:"_s) && !r.name.startsWith(u"train:"_s))
+                flag(u"short-phase"_s);
+        };
         if (part && (i == 0 || !m.phases.at(i - 1).name.startsWith(u"prepare:"_s))) {
             PhaseResult all = spanning(m, i, u"prepare:"_s);
             all.name = u"prepare"_s;
             out.phases.append(phaseRecordFrom(all, out.idle, m.domainNames, ordinal++, &skipped));
+            checkShort(all);
         }
         // A technique that trains (data selection) may split `train` into "train:<part>"
         // phases (scoring, fitting): the `train` record then spans them, the parts are kept.
         const PhaseResult record = p.name == u"train"_s ? spanning(m, i, u"train:"_s) : p;
         out.phases.append(phaseRecordFrom(record, out.idle, m.domainNames, ordinal++, &skipped));
-        bool tooShort = false;
-        for (const DomainEnergy &d : record.domains)
-            tooShort = tooShort || d.tooShort;
-        if (tooShort && !p.name.startsWith(u"idle"_s)) {
-            flag(u"short-phase"_s);
-            metric(p.name, u"short_phase"_s, 1, u"flag"_s);
-        }
+        checkShort(record);
         if (&p == idleBefore)
             addReused(p.endS);
     }

@@ -67,9 +67,11 @@ struct TechniqueContext
     quint64 seed = 0;
     Feedback *feedback = nullptr;
 
-    /// Starts a named sub-phase of the technique's cost ("prepare:finetune", "prepare:score");
-    /// the runner brackets it with meter reads. Cost not inside a named sub-phase is still
-    /// measured as part of `prepare`.
+    /// Starts a named sub-phase of the technique's cost; the runner brackets it with meter
+    /// reads. Inside apply() the name becomes "prepare:<name>" ("prepare:finetune"), inside
+    /// train() "train:<name>" ("train:score", "train:fit"); a name that already has the prefix
+    /// is kept. Cost not inside a named sub-phase is still measured as part of `prepare` or
+    /// `train`, whose stored records span all their sub-phases (docs/methodology.md).
     std::function<void(const QString &name)> beginPhase;
     /// A line for the run's technique log, with structured data (stored in the database).
     std::function<void(const QString &message, const QJsonObject &data)> log;

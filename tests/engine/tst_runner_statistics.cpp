@@ -221,6 +221,32 @@ private Q_SLOTS:
         QVERIFY(!metricValue(f, u"inference:b4"_s, u"short_phase"_s));
     }
 
+    void anEmptyPartBeforeATechniquesOwnSubPhaseIsNotAShortRun()
+    {
+        // The runner opens "prepare:<plugin>"; a technique that starts its own sub-phase at once
+        // leaves a part of microseconds. The prepare span is long: no run flag, the part keeps
+        // its metric. A short span is still flagged.
+        RunMeasurement m;
+        m.domainNames = kNames;
+        m.maxUpdateIntervalS = 0.001;
+        m.phases = {phase(u"idle"_s, 0, 1.0, {10.0, 1.0}),
+                    phase(u"train"_s, 1.0, 2.0, {50.0, 4.0}),
+                    phase(u"train:score"_s, 3.0, 0.0001, {0.0, 0.0}),
+                    phase(u"prepare:nas.random"_s, 3.0001, 0.00002, {0.0, 0.0}),
+                    phase(u"prepare:search"_s, 3.00012, 1.0, {25.0, 2.0}),
+                    phase(u"evaluate"_s, 4.0, 1.0, {20.0, 2.0})};
+        RunFigures f = deriveRunFigures(m);
+        QVERIFY2(f.flags.isEmpty(), qPrintable(f.flags.join(u", "_s)));
+        QVERIFY(metricValue(f, u"prepare:nas.random"_s, u"short_phase"_s));
+        QVERIFY(metricValue(f, u"train:score"_s, u"short_phase"_s));
+        QVERIFY(!metricValue(f, u"prepare"_s, u"short_phase"_s));
+
+        m.phases[4] = phase(u"prepare:search"_s, 3.00012, 0.005, {0.1, 0.0});
+        f = deriveRunFigures(m);
+        QCOMPARE(f.flags, QStringList{u"short-phase"_s});
+        QVERIFY(metricValue(f, u"prepare"_s, u"short_phase"_s));
+    }
+
     void reusedTrainIsRecordedWithTheSourceFiguresAndFlagged()
     {
         RunMeasurement m;
