@@ -2,9 +2,10 @@
 // The plugin author's path end to end, as docs/plugin-authoring.md describes it: install the
 // SDK from this build into a temporary prefix (cmake --install --component sdk), generate a
 // plugin with the installed `joulebench-cli plugins new`, configure and build it out of tree
-// against the prefix (find_package(JouleBench), Ninja, Release), then `plugins check` passes on
-// the built library and `plugins --plugin-dir` lists it. Slow by nature (one torch-parsing
-// compile): the timings of each step are printed.
+// against the prefix (find_package(JouleBench), Ninja, Release) with its tests, which pass (the
+// generated Qt test and its `plugins check` test); `plugins check` passes on the built library
+// and `plugins --plugin-dir` lists it. Slow by nature (two torch-parsing compiles, ~20 s of CPU):
+// the timings of each step are printed.
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
@@ -93,19 +94,24 @@ private Q_SLOTS:
         const QString src = m_tmp.filePath(u"demo_noise"_s);
         const QString build = src + u"/build"_s;
 
-        // Only the plugin: its Qt test would be a second torch compile (docs: ctest runs both).
         const Result configured = run(
             QStringLiteral(JB_CMAKE),
             {u"-S"_s, src, u"-B"_s, build, u"-G"_s, u"Ninja"_s,
              u"-DCMAKE_MAKE_PROGRAM="_s + QStringLiteral(JB_MAKE_PROGRAM),
-             u"-DCMAKE_BUILD_TYPE=Release"_s, u"-DCMAKE_PREFIX_PATH="_s + m_prefix,
-             u"-DBUILD_TESTING=OFF"_s});
+             u"-DCMAKE_BUILD_TYPE=Release"_s, u"-DCMAKE_PREFIX_PATH="_s + m_prefix});
         QVERIFY2(configured.code == 0, qPrintable(configured.out));
         const Result built = run(QStringLiteral(JB_CMAKE), {u"--build"_s, build});
         QVERIFY2(built.code == 0, qPrintable(built.out));
         QVERIFY2(!built.out.contains(u"warning"_s), qPrintable(built.out));
         const QString library = build + u"/plugins/libjb_technique_demo_noise.so"_s;
         QVERIFY(QFileInfo::exists(library));
+        const Result tested = run(QStringLiteral(JB_CTEST), {u"--test-dir"_s, build,
+                                                            u"--output-on-failure"_s});
+        QVERIFY2(tested.code == 0, qPrintable(tested.out));
+        QVERIFY2(tested.out.contains(u"tst_demo_noise ."_s) &&
+                     tested.out.contains(u"tst_demo_noise_check ."_s) &&
+                     tested.out.contains(u"100% tests passed, 0 tests failed out of 2"_s),
+                 qPrintable(tested.out));
 
         const Result checked = run(cli, {u"plugins"_s, u"check"_s, library});
         QVERIFY2(checked.code == 0, qPrintable(checked.out));
