@@ -28,6 +28,15 @@ foreach(_t IN LISTS _jb_sdk_libs)
     # Installed libraries find each other next to themselves; libtorch and Qt are system ones.
     set_target_properties(${_t} PROPERTIES EXPORT_NAME ${_name} INSTALL_RPATH "$ORIGIN")
 endforeach()
+# A sanitized build (JOULEBENCH_SANITIZE) gives a sanitized SDK: its libraries call the sanitizer
+# runtime, so what builds against them must be compiled and linked with the same sanitizers.
+if(JOULEBENCH_SANITIZE)
+    string(REPLACE "," "$<COMMA>" _jb_sanitize "-fsanitize=${JOULEBENCH_SANITIZE}")
+    set_property(TARGET jb_engine APPEND PROPERTY INTERFACE_COMPILE_OPTIONS
+                 "$<INSTALL_INTERFACE:${_jb_sanitize}>")
+    set_property(TARGET jb_engine APPEND PROPERTY INTERFACE_LINK_OPTIONS
+                 "$<INSTALL_INTERFACE:${_jb_sanitize}>")
+endif()
 install(TARGETS ${_jb_sdk_libs} EXPORT JouleBenchTargets
         LIBRARY DESTINATION lib COMPONENT sdk
         INCLUDES DESTINATION include/joulebench)
