@@ -10,6 +10,7 @@
 #include "schema.h"
 
 #include <QAtomicInteger>
+#include <QCoreApplication>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
@@ -32,6 +33,46 @@ QString flagsToJson(const QStringList &flags)
 {
     return QString::fromUtf8(
         QJsonDocument(QJsonArray::fromStringList(flags)).toJson(QJsonDocument::Compact));
+}
+
+/// Creates a new database at `abs` so that a crash never leaves a half-made (0-byte) file
+/// there, which every later open would refuse: the schema is written to a private file beside
+/// it, which is then renamed into place without replacing anything (a file another process
+/// made meanwhile wins).
+bool createAtomically(const QString &abs, QString *error)
+{
+    const QString tmp =
+        abs + QStringLiteral(".creating-%1").arg(QCoreApplication::applicationPid());
+    const auto removeTmp = [&tmp] {
+        for (const char *suffix : {"", "-journal", "-wal", "-shm"})
+            QFile::remove(tmp + QLatin1String(suffix));
+    };
+    removeTmp();
+    static QAtomicInteger<quint64> counter;
+    const QString name =
+        QStringLiteral("joulebench-create-%1").arg(counter.fetchAndAddRelaxed(1));
+    bool ok = false;
+    {
+        sql::Connection conn;
+        conn.db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        conn.db.setDatabaseName(tmp);
+        conn.path = abs;
+        if (!conn.db.open())
+            fail(error, conn.describe(conn.db.lastError(), QStringLiteral("creating it")));
+        else
+            ok = conn.execSql(QStringLiteral("PRAGMA foreign_keys = ON"),
+                              QStringLiteral("enabling foreign keys"), error) &&
+                 Schema::migrate(conn, 0, error);
+        conn.db.close();
+        conn.db = QSqlDatabase();
+    }
+    QSqlDatabase::removeDatabase(name);
+    if (ok && !QFile::rename(tmp, abs) && !QFileInfo::exists(abs))
+        ok = fail(error, QStringLiteral("cannot create database %1 (renaming %2 failed); check "
+                                        "that the folder is writable")
+                             .arg(abs, tmp));
+    removeTmp();
+    return ok;
 }
 
 QStringList flagsFromJson(const QString &json)
@@ -118,6 +159,8 @@ bool Store::open(const QString &path, OpenMode mode, QString *error,
             return fail(error, QStringLiteral("cannot create database %1: folder %2 is not "
                                               "writable; choose another --db")
                                    .arg(abs, dir.absoluteFilePath()));
+        if (!createAtomically(abs, error))
+            return false;
     }
 
     static QAtomicInteger<quint64> counter;
