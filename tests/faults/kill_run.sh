@@ -49,6 +49,7 @@ EOF
 export OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=1 JOULEBENCH_PLUGIN_PATH=
 RUN_ARGS=(run --plan "$PLAN" --db "$DB" --resume --meters estimate)
 
+# Only on an existing file: sqlite3 creates a missing one (0 bytes, which JouleBench refuses).
 q() { sqlite3 -batch -noheader "$DB" "$@"; }
 
 # Every row a run owns, in a fixed order, hashed.
@@ -147,7 +148,9 @@ for ((i = 1; i <= KILLS; i++)); do
         outcome="finished before the kill at $delay s"
     fi
     check_database "kill $i"
-    note "kill $i: $outcome; $(q "SELECT COUNT(*) FROM run WHERE status = 'completed';" 2>/dev/null || echo 0) completed, ${#PENDING[@]} left running by the killed process"
+    done_runs=0 # (sqlite3 would create a missing file, which the next run must not find)
+    [ -s "$DB" ] && done_runs=$(q "SELECT COUNT(*) FROM run WHERE status = 'completed';")
+    note "kill $i: $outcome; $done_runs completed, ${#PENDING[@]} left running by the killed process"
 done
 
 note "resuming without a kill"
