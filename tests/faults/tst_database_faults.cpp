@@ -30,7 +30,9 @@
 
 #include <functional>
 
+#include <csignal>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -300,6 +302,46 @@ private Q_SLOTS:
         store.close();
         QCOMPARE(lock.scalar(u"PRAGMA integrity_check"_s), u"ok"_s);
         QCOMPARE(lock.digest(1), firstRun);
+    }
+
+    // A new database is built beside its path and renamed into place (SQLite creates a 0-byte
+    // file as soon as it opens a new path; a crash then left a file every open refuses).
+    void newDatabaseIsCreatedWholeOrNotAtAll()
+    {
+        const QString folder = m_dir.filePath(u"create"_s);
+        QVERIFY(QDir().mkpath(folder));
+        const QString path = folder + u"/new.sqlite"_s;
+        // What a process killed while creating it leaves behind: a private file, never `path`.
+        QFile stale(path + u".creating-999999"_s);
+        QVERIFY(stale.open(QIODevice::WriteOnly));
+        stale.close();
+        db::Store store;
+        QString error;
+        // Creation that dies before its first commit: with a file-size limit of 0 SQLite can
+        // create files but not write them (like a process killed right after the open).
+        {
+            rlimit old{};
+            QCOMPARE(::getrlimit(RLIMIT_FSIZE, &old), 0);
+            const auto previous = std::signal(SIGXFSZ, SIG_IGN);
+            rlimit none = old;
+            none.rlim_cur = 0;
+            QCOMPARE(::setrlimit(RLIMIT_FSIZE, &none), 0);
+            const bool opened = store.open(path, db::Store::OpenMode::ReadWrite, &error);
+            store.close();
+            ::setrlimit(RLIMIT_FSIZE, &old);
+            std::signal(SIGXFSZ, previous);
+            QVERIFY(!opened);
+            qInfo().noquote() << "creation that could not write:" << error;
+        }
+        QVERIFY2(!QFileInfo::exists(path), "a failed creation left a file at the database path");
+        QVERIFY2(store.open(path, db::Store::OpenMode::ReadWrite, &error), qPrintable(error));
+        QVERIFY(store.createExperiment(u"e"_s, "{}", u"h"_s, &error));
+        store.close();
+        QVERIFY(QFileInfo(path).size() > 0);
+        const QStringList left = QDir(folder).entryList({u"*.creating-*"_s}, QDir::Files);
+        QCOMPARE(left, QStringList{u"new.sqlite.creating-999999"_s}); // only the stale one
+        QVERIFY2(store.open(path, db::Store::OpenMode::ReadOnly, &error), qPrintable(error));
+        QCOMPARE(store.listExperiments(&error)->size(), 1);
     }
 
     // A database the user may not write: refused before any run, with the fix; unchanged.
