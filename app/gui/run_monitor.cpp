@@ -256,10 +256,12 @@ QString RunMonitor::recordCrash()
         return tr(" It stored nothing in %1, so no run is left to mark 'interrupted'.")
             .arg(m_dbPath);
     // The worker is gone, so a read-write open marks its unfinished run interrupted now (a
-    // quick update of a few rows) instead of leaving it 'running' until some later open.
+    // quick update of a few rows) instead of leaving it 'running' until some later open. A
+    // short busy timeout: the GUI thread must not wait long for another writer.
     db::Store store;
     QString error;
-    if (!store.open(m_dbPath, db::Store::OpenMode::ReadWrite, &error))
+    if (!store.open(m_dbPath, db::Store::OpenMode::ReadWrite, &error,
+                    std::chrono::milliseconds(300)))
         return tr(" Its unfinished run could not be marked 'interrupted' in %1 (%2); the next "
                   "read-write open does it, viewers already show it as interrupted.")
             .arg(m_dbPath, error);
