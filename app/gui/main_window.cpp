@@ -70,6 +70,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     statusBar()->addPermanentWidget(m_meterLabel);
 
     connect(m_designer, &PlanDesigner::problemsChanged, this, [this] { updateRunAction(); });
+    connect(m_designer, &PlanDesigner::modifiedChanged, this, [this] { updateTitle(); });
     connect(m_monitor, &RunMonitor::runningChanged, this, [this] { updateRunAction(); });
     connect(m_monitor, &RunMonitor::finished, this, [this](bool ok, const QString &message) {
         statusBar()->showMessage(message);
@@ -115,6 +116,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
         openDatabase(lastDb);
     updateMeterStatus();
     updateRunAction();
+    updateTitle();
 }
 
 MainWindow::~MainWindow()
@@ -136,25 +138,13 @@ void MainWindow::createActions()
             tb->addAction(a);
         return a;
     };
-    add(file, "plan-new", tr("&New plan"), QKeySequence::New, [this] {
-        QString error;
-        m_designer->load(AppPaths::defaultPlanPath(), &error);
-        statusBar()->showMessage(tr("New plan from the default plan; save it under a new name."));
-    });
+    add(file, "plan-new", tr("&New plan"), QKeySequence::New, [this] { newPlan(); });
     add(file, "plan-open", tr("&Open plan…"), QKeySequence::Open, [this] {
         const QString p = QFileDialog::getOpenFileName(this, tr("Open plan"), QString(), tr("Plans (*.json)"));
         if (!p.isEmpty())
             openPlan(p);
     });
-    add(file, "plan-save", tr("&Save plan"), QKeySequence::Save, [this] {
-        if (m_designer->filePath().isEmpty() || m_designer->filePath().startsWith(QLatin1Char(':')))
-            return savePlanAs();
-        QString error;
-        if (!m_designer->save(m_designer->filePath(), &error))
-            QMessageBox::warning(this, tr("Save plan"), error);
-        else
-            statusBar()->showMessage(tr("Saved %1").arg(m_designer->filePath()), 5000);
-    });
+    add(file, "plan-save", tr("&Save plan"), QKeySequence::Save, [this] { savePlan(); });
     add(file, nullptr, tr("Save plan &as…"), QKeySequence::SaveAs, [this] { savePlanAs(); }, false);
     file->addSeparator();
     add(file, "database-open", tr("Open &database…"), QKeySequence(tr("Ctrl+D")), [this] {
@@ -227,26 +217,91 @@ void MainWindow::updateRunAction()
     m_cancel->setEnabled(m_monitor->isRunning());
 }
 
-void MainWindow::savePlanAs()
+bool MainWindow::savePlan()
+{
+    if (m_designer->filePath().isEmpty() || m_designer->filePath().startsWith(QLatin1Char(':')))
+        return savePlanAs();
+    QString error;
+    if (!m_designer->save(m_designer->filePath(), &error)) {
+        QMessageBox::warning(this, tr("Save plan"), error);
+        return false;
+    }
+    statusBar()->showMessage(tr("Saved %1").arg(m_designer->filePath()), 5000);
+    updateTitle();
+    return true;
+}
+
+bool MainWindow::savePlanAs()
 {
     const QString p = QFileDialog::getSaveFileName(this, tr("Save plan"), QString(), tr("Plans (*.json)"));
     if (p.isEmpty())
-        return;
+        return false;
     QString error;
-    if (!m_designer->save(p, &error))
+    if (!m_designer->save(p, &error)) {
         QMessageBox::warning(this, tr("Save plan"), error);
-    else
-        addRecent(p);
+        return false;
+    }
+    addRecent(p);
+    updateTitle();
+    return true;
+}
+
+void MainWindow::updateTitle()
+{
+    const QString path = m_designer->filePath();
+    const QString name = path.isEmpty() ? tr("untitled plan") : QFileInfo(path).fileName();
+    // "[*]" is where Qt shows "*" while windowModified is set.
+    setWindowTitle(tr("%1[*] — JouleBench").arg(name));
+    setWindowModified(m_designer->isModified());
+}
+
+bool MainWindow::maybeSavePlan()
+{
+    if (!m_designer->isModified())
+        return true;
+    const QString path = m_designer->filePath();
+    QMessageBox box(QMessageBox::Warning, tr("Unsaved plan"),
+                    tr("The plan %1 has changes that are not saved.")
+                        .arg(path.isEmpty() ? tr("(untitled)") : QFileInfo(path).fileName()),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.setObjectName(QStringLiteral("unsavedPlanPrompt"));
+    box.setInformativeText(tr("Save them before the plan is replaced?"));
+    box.setDefaultButton(QMessageBox::Save);
+    switch (box.exec()) {
+    case QMessageBox::Save:
+        return savePlan();
+    case QMessageBox::Discard:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool MainWindow::newPlan()
+{
+    if (!maybeSavePlan())
+        return false;
+    QString error;
+    if (!m_designer->load(AppPaths::defaultPlanPath(), &error)) {
+        QMessageBox::warning(this, tr("New plan"), error);
+        return false;
+    }
+    updateTitle();
+    statusBar()->showMessage(tr("New plan from the default plan; save it under a new name."));
+    return true;
 }
 
 bool MainWindow::openPlan(const QString &path)
 {
+    if (!maybeSavePlan())
+        return false;
     QString error;
     if (!m_designer->load(path, &error)) {
         QMessageBox::warning(this, tr("Open plan"), error);
         return false;
     }
     m_welcome->hide();
+    updateTitle();
     addRecent(path);
     QSettings().setValue(QStringLiteral("lastPlan"), path);
     m_tabs->setCurrentWidget(m_designer);
@@ -335,6 +390,10 @@ void MainWindow::closeEvent(QCloseEvent *event)
     if (m_monitor->isRunning() &&
         QMessageBox::question(this, tr("Quit"), tr("An experiment is running. Cancel it and quit?")) !=
             QMessageBox::Yes) {
+        event->ignore();
+        return;
+    }
+    if (!maybeSavePlan()) {
         event->ignore();
         return;
     }

@@ -25,6 +25,10 @@ class RunMonitor;
 /// kind. Window geometry/state and recent files persist in QSettings. The first start opens
 /// the default plan (AppPaths::defaultPlanPath()) with a welcome note.
 ///
+/// The title names the plan file and shows "*" while the designer holds unsaved edits
+/// (PlanDesigner::isModified()). New plan, opening a plan and closing the window ask first
+/// (maybeSavePlan(): Save / Discard / Cancel, a QMessageBox named "unsavedPlanPrompt").
+///
 /// Threads: GUI thread only.
 class MainWindow : public QMainWindow
 {
@@ -39,7 +43,14 @@ public:
     QTabWidget *tabs() const { return m_tabs; }
     QAction *runAction() const { return m_start; }
 
+    /// Shows the plan at `path` after maybeSavePlan(); false when cancelled or unreadable.
     bool openPlan(const QString &path);
+    /// Shows the default plan as a new plan after maybeSavePlan(); false when cancelled.
+    bool newPlan();
+    /// With unsaved plan edits, asks Save / Discard / Cancel (a modal QMessageBox named
+    /// "unsavedPlanPrompt"); true when the plan may be replaced (nothing to save, saved, or
+    /// discarded), false on Cancel or a failed / cancelled save.
+    bool maybeSavePlan();
     bool openDatabase(const QString &path);
 
 protected:
@@ -54,7 +65,10 @@ private:
     void rebuildRecentMenu();
     void startRun();
     QString defaultDatabasePath() const;
-    void savePlanAs();
+    /// Saves to the plan's file (Save As for a resource or no file); false when not saved.
+    bool savePlan();
+    bool savePlanAs();
+    void updateTitle();
 
     TechniqueRegistry *m_registry = nullptr;
     MachineProbe *m_probe = nullptr;

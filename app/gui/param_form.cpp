@@ -5,11 +5,15 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSpinBox>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -17,8 +21,8 @@ namespace jb::gui {
 
 namespace {
 
-const char *const kInvalidStyle = "border: 2px solid #d32f2f;";
 const QString kRequired = QStringLiteral("(required)");
+const QColor kInvalidBase(0xff, 0xcd, 0xd2); // light red: text stays readable, arrows stay
 
 /// Spin boxes hold int; a schema without bounds gets the widest int range.
 int intBound(const std::optional<double> &b, int fallback)
@@ -38,7 +42,68 @@ QString tooltipFor(const ParamSpec &spec)
     return tip;
 }
 
+/// A value as the plan file writes it: 12.5, "attention", true.
+QString jsonText(const QJsonValue &v)
+{
+    const QByteArray a = QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact);
+    return QString::fromUtf8(a.mid(1, a.size() - 2));
+}
+
+/// A spin box that can show a text instead of its value (a loaded value out of its range or
+/// type, "(required)") without widening its range. The text goes at the first edit.
+template <class Base>
+class TextSpinBox : public Base
+{
+public:
+    using Value = decltype(std::declval<const Base &>().value());
+
+    void setOverride(const QString &text)
+    {
+        m_override = text;
+        refresh();
+    }
+    bool hasOverride() const { return !m_override.isNull(); }
+    /// Drops the text; the value shows again unless the user is typing over it.
+    void dropOverride()
+    {
+        if (m_override.isNull())
+            return;
+        const bool shown = this->lineEdit()->text() == m_override;
+        m_override = QString();
+        if (shown)
+            refresh();
+    }
+    QLineEdit *edit() const { return this->lineEdit(); }
+
+protected:
+    QString textFromValue(Value v) const override
+    {
+        return m_override.isNull() ? Base::textFromValue(v) : m_override;
+    }
+
+private:
+    void refresh() { this->setSuffix(this->suffix()); } // re-renders the text (updateEdit)
+    QString m_override;
+};
+using IntSpin = TextSpinBox<QSpinBox>;
+using DoubleSpin = TextSpinBox<QDoubleSpinBox>;
+
 } // namespace
+
+void ParamForm::markInvalid(QWidget *w, bool invalid)
+{
+    if (w->property("invalid").toBool() == invalid && w->property("invalid").isValid())
+        return;
+    w->setProperty("invalid", invalid);
+    if (!invalid) {
+        w->setPalette(QPalette()); // inherit again
+        return;
+    }
+    QPalette p = w->palette();
+    for (QPalette::ColorRole role : {QPalette::Base, QPalette::Button})
+        p.setColor(role, kInvalidBase);
+    w->setPalette(p);
+}
 
 ParamForm::ParamForm(const ParamSchema &schema, const QString &owner, QWidget *parent)
     : QWidget(parent), m_schema(schema), m_owner(owner)
@@ -51,6 +116,7 @@ ParamForm::ParamForm(const ParamSchema &schema, const QString &owner, QWidget *p
         QWidget *w = createEditor(spec);
         w->setObjectName(spec.name);
         w->setToolTip(tooltipFor(spec));
+        m_tooltips.insert(spec.name, w->toolTip());
         m_editors.insert(spec.name, w);
         auto *label = new QLabel(spec.name + (spec.isRequired() ? QStringLiteral(" *") : QString()));
         label->setToolTip(w->toolTip());
@@ -72,33 +138,27 @@ QWidget *ParamForm::createEditor(const ParamSpec &spec)
     const QString name = spec.name;
     switch (spec.type) {
     case ParamType::Int: {
-        auto *s = new QSpinBox;
-        int lo = intBound(spec.min, -1000000000);
-        if (spec.isRequired()) { // one step below the range means "not given"
-            --lo;
-            s->setSpecialValueText(kRequired);
-        }
-        s->setRange(lo, intBound(spec.max, 1000000000));
+        auto *s = new IntSpin;
+        s->setRange(intBound(spec.min, -1000000000), intBound(spec.max, 1000000000));
         connect(s, &QSpinBox::valueChanged, this, [this, name] { onEdited(name); });
+        // Typing the value the box already holds changes no value but is an edit.
+        connect(s->edit(), &QLineEdit::textEdited, this, [this, name] { onEdited(name); });
         return s;
     }
     case ParamType::Double: {
-        auto *s = new QDoubleSpinBox;
+        auto *s = new DoubleSpin;
         s->setDecimals(6);
-        double lo = spec.min.value_or(-1e12);
+        const double lo = spec.min.value_or(-1e12);
         const double hi = spec.max.value_or(1e12);
         s->setSingleStep(hi - lo <= 10 ? 0.05 : 1.0);
-        if (spec.isRequired()) {
-            lo -= s->singleStep();
-            s->setSpecialValueText(kRequired);
-        }
         s->setRange(lo, hi);
         connect(s, &QDoubleSpinBox::valueChanged, this, [this, name] { onEdited(name); });
+        connect(s->edit(), &QLineEdit::textEdited, this, [this, name] { onEdited(name); });
         return s;
     }
     case ParamType::Bool: {
         auto *c = new QCheckBox;
-        connect(c, &QCheckBox::toggled, this, [this, name] { onEdited(name); });
+        connect(c, &QCheckBox::stateChanged, this, [this, name] { onEdited(name); });
         return c;
     }
     case ParamType::Choice: {
@@ -127,52 +187,68 @@ void ParamForm::showValue(const ParamSpec &spec, const QJsonValue &value)
     const bool unset = value.isUndefined();
     bool shown = true;
     switch (spec.type) {
-    case ParamType::Int: {
-        auto *s = static_cast<QSpinBox *>(w);
+    case ParamType::Int:
+    case ParamType::Double: {
+        // The box keeps the schema's range; a value it cannot hold is shown as text, with the
+        // nearest value it can hold underneath (so that an arrow moves towards the range).
         const double v = value.toDouble(std::nan(""));
-        if (unset) {
-            s->setValue(s->minimum());
-        } else if (value.isDouble() && v == std::floor(v) && v >= s->minimum() + (spec.isRequired() ? 1 : 0) &&
-                   v <= s->maximum()) {
-            s->setValue(int(v));
+        const bool isInt = spec.type == ParamType::Int;
+        double lo, hi;
+        if (isInt) {
+            lo = static_cast<QSpinBox *>(w)->minimum();
+            hi = static_cast<QSpinBox *>(w)->maximum();
         } else {
+            lo = static_cast<QDoubleSpinBox *>(w)->minimum();
+            hi = static_cast<QDoubleSpinBox *>(w)->maximum();
+        }
+        const bool fits = value.isDouble() && v >= lo && v <= hi && (!isInt || v == std::floor(v));
+        const double under = value.isDouble() && !std::isnan(v) ? std::clamp(v, lo, hi) : lo;
+        if (isInt)
+            static_cast<IntSpin *>(w)->setValue(int(fits ? v : std::round(under)));
+        else
+            static_cast<DoubleSpin *>(w)->setValue(fits ? v : under);
+        const QString text = fits ? QString() : unset ? kRequired : jsonText(value);
+        if (isInt)
+            static_cast<IntSpin *>(w)->setOverride(text);
+        else
+            static_cast<DoubleSpin *>(w)->setOverride(text);
+        shown = fits;
+        break;
+    }
+    case ParamType::Bool: {
+        auto *c = static_cast<QCheckBox *>(w);
+        c->setTristate(!value.isBool() && !unset);
+        c->setText(value.isBool() || unset ? QString() : jsonText(value));
+        if (value.isBool() || unset)
+            c->setChecked(value.toBool());
+        else
+            c->setCheckState(Qt::PartiallyChecked);
+        shown = value.isBool() || unset;
+        break;
+    }
+    case ParamType::Choice: {
+        auto *c = static_cast<QComboBox *>(w);
+        for (int i = c->count() - 1; i >= 0; --i) // an earlier load's extra entry
+            if (c->itemData(i, Qt::UserRole + 1).toBool())
+                c->removeItem(i);
+        const int i = unset ? 0 : value.isString() ? c->findData(value.toString()) : -1;
+        if (i >= 0) {
+            c->setCurrentIndex(i);
+        } else {
+            const QString text = value.isString() ? value.toString() : jsonText(value);
+            c->addItem(tr("%1 (not a choice)").arg(text), QVariant());
+            c->setItemData(c->count() - 1, true, Qt::UserRole + 1);
+            c->setCurrentIndex(c->count() - 1);
             shown = false;
         }
         break;
     }
-    case ParamType::Double: {
-        auto *s = static_cast<QDoubleSpinBox *>(w);
-        const double v = value.toDouble(std::nan(""));
-        const double lo = spec.min.value_or(s->minimum());
-        if (unset)
-            s->setValue(s->minimum());
-        else if (value.isDouble() && v >= lo && v <= s->maximum())
-            s->setValue(v);
-        else
-            shown = false;
+    case ParamType::String: {
+        auto *e = static_cast<QLineEdit *>(w);
+        e->setText(value.isString() || unset ? value.toString() : jsonText(value));
+        shown = value.isString() || (unset && !spec.isRequired());
         break;
     }
-    case ParamType::Bool:
-        if (value.isBool())
-            static_cast<QCheckBox *>(w)->setChecked(value.toBool());
-        else
-            shown = unset;
-        break;
-    case ParamType::Choice: {
-        auto *c = static_cast<QComboBox *>(w);
-        const int i = unset ? 0 : c->findData(value.toString());
-        if (i >= 0 && (unset || value.isString()))
-            c->setCurrentIndex(i);
-        else
-            shown = false;
-        break;
-    }
-    case ParamType::String:
-        if (value.isString() || unset)
-            static_cast<QLineEdit *>(w)->setText(value.toString());
-        else
-            shown = false;
-        break;
     }
     if (shown)
         m_unshowable.remove(spec.name);
@@ -199,18 +275,10 @@ QJsonValue ParamForm::editorValue(const ParamSpec &spec) const
 {
     QWidget *w = m_editors.value(spec.name);
     switch (spec.type) {
-    case ParamType::Int: {
-        auto *s = static_cast<QSpinBox *>(w);
-        if (spec.isRequired() && s->value() == s->minimum())
-            return QJsonValue(QJsonValue::Undefined);
-        return s->value();
-    }
-    case ParamType::Double: {
-        auto *s = static_cast<QDoubleSpinBox *>(w);
-        if (spec.isRequired() && s->value() == s->minimum())
-            return QJsonValue(QJsonValue::Undefined);
-        return s->value();
-    }
+    case ParamType::Int:
+        return static_cast<QSpinBox *>(w)->value();
+    case ParamType::Double:
+        return static_cast<QDoubleSpinBox *>(w)->value();
     case ParamType::Bool:
         return static_cast<QCheckBox *>(w)->isChecked();
     case ParamType::Choice: {
@@ -254,7 +322,37 @@ void ParamForm::onEdited(const QString &name)
 {
     if (m_loading)
         return;
-    m_unshowable.remove(name); // the user replaced the loaded value
+    const ParamSpec *spec = m_schema.find(name);
+    QWidget *w = m_editors.value(name);
+    if (m_unshowable.remove(name) && spec) { // the user replaced the loaded (or unset) value
+        switch (spec->type) {
+        case ParamType::Int:
+            static_cast<IntSpin *>(w)->dropOverride();
+            break;
+        case ParamType::Double:
+            static_cast<DoubleSpin *>(w)->dropOverride();
+            break;
+        case ParamType::Bool: {
+            auto *c = static_cast<QCheckBox *>(w);
+            const QSignalBlocker block(c);
+            c->setText(QString());
+            c->setTristate(false);
+            if (c->checkState() == Qt::PartiallyChecked)
+                c->setCheckState(Qt::Checked);
+            break;
+        }
+        case ParamType::Choice: {
+            auto *c = static_cast<QComboBox *>(w);
+            const QSignalBlocker block(c);
+            for (int i = c->count() - 1; i >= 0; --i)
+                if (i != c->currentIndex() && c->itemData(i, Qt::UserRole + 1).toBool())
+                    c->removeItem(i);
+            break;
+        }
+        case ParamType::String:
+            break;
+        }
+    }
     refreshMarks();
     Q_EMIT changed();
 }
@@ -264,11 +362,15 @@ void ParamForm::refreshMarks()
     const QStringList errs = errors();
     for (auto it = m_editors.constBegin(); it != m_editors.constEnd(); ++it) {
         const QString prefix = QStringLiteral("params.") + it.key();
-        bool bad = false;
+        QStringList mine;
         for (const QString &e : errs)
             if (e.startsWith(prefix + QLatin1Char(':')) || e.startsWith(prefix + QLatin1Char(' ')))
-                bad = true;
-        it.value()->setStyleSheet(bad ? QString::fromLatin1(kInvalidStyle) : QString());
+                mine.append(e);
+        markInvalid(it.value(), !mine.isEmpty());
+        // The tooltip names the problem too: the colour alone does not say what is wrong.
+        it.value()->setToolTip(mine.isEmpty() ? m_tooltips.value(it.key())
+                                              : m_tooltips.value(it.key()) + QStringLiteral("\n\n") +
+                                                    mine.join(u'\n'));
     }
     m_message->setText(errs.join(QLatin1Char('\n')));
     m_message->setVisible(!errs.isEmpty());

@@ -2,6 +2,7 @@
 #include "plan_designer.h"
 
 #include "engine/plan_grid.h"
+#include "param_form.h"
 #include "variant_chain_editor.h"
 
 #include <QCheckBox>
@@ -25,8 +26,6 @@
 namespace jb::gui {
 
 namespace {
-
-const QString kInvalid = QStringLiteral("border: 2px solid #d32f2f;");
 
 // Rough duration guess for the grid preview. Stated assumptions, shown with the figure: a
 // small CNN on a few CPU cores. The idle windows are exact.
@@ -341,6 +340,12 @@ void PlanDesigner::setPlan(const Plan &p)
     m_budget->setValue(p.accuracyBudget);
     m_chains->setVariants(p.variants);
     m_loading = false;
+    setClean();
+}
+
+void PlanDesigner::setClean()
+{
+    m_cleanJson = plan().toJson();
     revalidate();
 }
 
@@ -447,7 +452,7 @@ void PlanDesigner::revalidate()
             bad = bad || e.startsWith(it.key() + QLatin1Char(':')) ||
                   e.startsWith(it.key() + QLatin1Char('[')) ||
                   e.startsWith(it.key() + QLatin1Char(' '));
-        it.value()->setStyleSheet(bad ? kInvalid : QString());
+        ParamForm::markInvalid(it.value(), bad);
     }
     m_gridRuns = parsed ? int(expandGrid(*parsed).size()) : 0;
     if (parsed) {
@@ -469,6 +474,11 @@ void PlanDesigner::revalidate()
     m_problemView->setPlainText(problems.isEmpty() ? tr("None: the plan can run.")
                                                    : problems.join(QLatin1Char('\n')));
     Q_EMIT problemsChanged(m_problems);
+    const bool modified = p.toJson() != m_cleanJson;
+    if (modified != m_modified) {
+        m_modified = modified;
+        Q_EMIT modifiedChanged(modified);
+    }
 }
 
 bool PlanDesigner::load(const QString &path, QString *error)
@@ -495,6 +505,7 @@ bool PlanDesigner::save(const QString &path, QString *error)
     if (!plan().save(path, error))
         return false;
     m_filePath = path;
+    setClean();
     return true;
 }
 

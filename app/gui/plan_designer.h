@@ -6,6 +6,7 @@
 #include "machine_probe.h"
 
 #include <QHash>
+#include <QJsonObject>
 #include <QWidget>
 
 class QCheckBox;
@@ -29,7 +30,8 @@ class VariantChainEditor;
 ///
 /// Validation runs at every change: Plan::fromJson() with the plugin schemas (the CLI's own
 /// check), plus what only this machine knows (backends it lacks, meters it cannot read).
-/// Fields named in an error get a red border; problems() lists all of them.
+/// Fields named in an error are marked (ParamForm::markInvalid(): light red, arrows kept);
+/// problems() lists all of them.
 ///
 /// Threads: GUI thread only.
 class PlanDesigner : public QWidget
@@ -56,6 +58,9 @@ public:
     /// Writes Plan::toJson() of plan() (canonical, indented); false with *error.
     bool save(const QString &path, QString *error);
     QString filePath() const { return m_filePath; }
+    /// True when plan() differs from the plan last shown by setPlan()/load() or written by
+    /// save() (compared as Plan::toJson(), so an edit undone by hand is not a change).
+    bool isModified() const { return m_modified; }
 
     /// The PlanContext used for validation (schemas of the catalog).
     PlanContext planContext() const;
@@ -67,6 +72,8 @@ public:
 Q_SIGNALS:
     /// After every change: the problems (empty = runnable).
     void problemsChanged(const QStringList &problems);
+    /// isModified() changed (after an edit, setPlan(), load() or save()).
+    void modifiedChanged(bool modified);
 
 private:
     QWidget *buildSettings();
@@ -76,6 +83,7 @@ private:
     QStringList checkedItems(QListWidget *list) const;
     double roughDurationS(const Plan &plan, int runs) const;
     void changed();
+    void setClean();
 
     Plan m_base; ///< the loaded plan: keeps the settings the form does not show
     QString m_filePath;
@@ -86,6 +94,8 @@ private:
     QStringList m_problems;
     int m_gridRuns = 0;
     bool m_loading = false;
+    QJsonObject m_cleanJson; ///< Plan::toJson() of the plan as loaded or last saved
+    bool m_modified = false;
 
     QHash<QString, QWidget *> m_fields;
     QLineEdit *m_name = nullptr, *m_description = nullptr, *m_datasetPath = nullptr,

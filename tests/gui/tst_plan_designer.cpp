@@ -8,6 +8,7 @@
 
 #include <QDoubleSpinBox>
 #include <QLineEdit>
+#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTemporaryDir>
 
@@ -63,14 +64,14 @@ private Q_SLOTS:
         auto *reps = qobject_cast<QSpinBox *>(d.field(QStringLiteral("repetitions")));
         reps->setValue(0);
         QVERIFY(d.problems().join(u'\n').contains(QStringLiteral("repetitions")));
-        QVERIFY(reps->styleSheet().contains(QStringLiteral("d32f2f")));
+        QVERIFY(reps->property("invalid").toBool());
         reps->setValue(2);
-        QVERIFY(reps->styleSheet().isEmpty());
+        QVERIFY(!reps->property("invalid").toBool());
 
         auto *sizes = qobject_cast<QLineEdit *>(d.field(QStringLiteral("inference.batchSizes")));
         sizes->setText(QStringLiteral("1, x"));
         QVERIFY(d.problems().join(u'\n').contains(QStringLiteral("inference.batchSizes")));
-        QVERIFY(sizes->styleSheet().contains(QStringLiteral("d32f2f")));
+        QVERIFY(sizes->property("invalid").toBool());
         sizes->setText(QStringLiteral("1, 32"));
         QVERIFY2(d.problems().isEmpty(), qPrintable(d.problems().join(u'\n')));
     }
@@ -132,6 +133,33 @@ private Q_SLOTS:
         QVERIFY2(again.load(path, &error), qPrintable(error));
         QCOMPARE(again.plan(), d.plan());
         QCOMPARE(again.plan().toJsonText(), d.plan().toJsonText());
+    }
+
+    // isModified() follows the difference from the loaded / saved plan, not every signal.
+    void modifiedFollowsTheSavedPlan()
+    {
+        PlanDesigner d;
+        setUp(d);
+        QSignalSpy spy(&d, &PlanDesigner::modifiedChanged);
+        QVERIFY(!d.isModified());
+        auto *reps = qobject_cast<QSpinBox *>(d.field(QStringLiteral("repetitions")));
+        const int before = reps->value();
+        reps->setValue(before + 1);
+        QVERIFY(d.isModified());
+        QCOMPARE(spy.count(), 1);
+        QVERIFY(spy.at(0).at(0).toBool());
+        reps->setValue(before);
+        QVERIFY(!d.isModified());
+        QVERIFY(d.chainEditor()->addStep(QStringLiteral("prune.magnitude")));
+        QVERIFY(d.isModified());
+        QTemporaryDir dir;
+        QString error;
+        QVERIFY2(d.save(dir.filePath(QStringLiteral("p.json")), &error), qPrintable(error));
+        QVERIFY(!d.isModified());
+        // Re-reading the catalog or the machine is no edit.
+        d.setTechniques(test::techniqueFixture());
+        d.setMachine({QStringLiteral("cpu")}, true, meters());
+        QVERIFY(!d.isModified());
     }
 };
 
