@@ -201,12 +201,15 @@ void ParamForm::showValue(const ParamSpec &spec, const QJsonValue &value)
             lo = static_cast<QDoubleSpinBox *>(w)->minimum();
             hi = static_cast<QDoubleSpinBox *>(w)->maximum();
         }
-        const bool fits = value.isDouble() && v >= lo && v <= hi && (!isInt || v == std::floor(v));
+        bool fits = value.isDouble() && v >= lo && v <= hi && (!isInt || v == std::floor(v));
         const double under = value.isDouble() && !std::isnan(v) ? std::clamp(v, lo, hi) : lo;
-        if (isInt)
+        if (isInt) {
             static_cast<IntSpin *>(w)->setValue(int(fits ? v : std::round(under)));
-        else
-            static_cast<DoubleSpin *>(w)->setValue(fits ? v : under);
+        } else {
+            auto *d = static_cast<DoubleSpin *>(w);
+            d->setValue(fits ? v : under);
+            fits = fits && d->value() == v; // more decimals than the box shows: kept as loaded
+        }
         const QString text = fits ? QString() : unset ? kRequired : jsonText(value);
         if (isInt)
             static_cast<IntSpin *>(w)->setOverride(text);

@@ -130,6 +130,15 @@ private Q_SLOTS:
         QCOMPARE(form.values().value(QStringLiteral("scope")).toString(), QStringLiteral("attention"));
         QCOMPARE(form.values().value(QStringLiteral("tag")), QJsonValue(3));
         QCOMPARE(form.errors().size(), 3);
+        // A valid value with more decimals than the box shows is kept exactly, as its text.
+        form.setValues({{QStringLiteral("sparsity"), 0.123456789}});
+        auto *sparsity = qobject_cast<QDoubleSpinBox *>(form.editor(QStringLiteral("sparsity")));
+        QCOMPARE(sparsity->text(), QStringLiteral("0.123456789"));
+        QCOMPARE(form.values().value(QStringLiteral("sparsity")).toDouble(), 0.123456789);
+        QVERIFY(form.errors().isEmpty());
+        form.setValues({{QStringLiteral("finetune_epochs"), 2.5},
+                        {QStringLiteral("scope"), QStringLiteral("attention")},
+                        {QStringLiteral("tag"), 3}});
 
         // Typing a valid value (here one equal to what the box holds underneath) replaces it.
         epochs->setFocus();
@@ -207,8 +216,15 @@ private Q_SLOTS:
         QVERIFY(QTest::qWaitForWindowExposed(&form));
         auto *epochs = qobject_cast<QSpinBox *>(form.editor(QStringLiteral("finetune_epochs")));
         const QImage img = epochs->grab().toImage();
-        if (!qEnvironmentVariableIsEmpty("JB_GUI_SHOTS"))
+        if (!qEnvironmentVariableIsEmpty("JB_GUI_SHOTS")) { // JB_GUI_SHOTS=dir: pictures to look at
             img.save(qEnvironmentVariable("JB_GUI_SHOTS") + QStringLiteral("/invalid-spinbox.png"));
+            form.setValues({{QStringLiteral("sparsity"), 12.5},
+                            {QStringLiteral("finetune_epochs"), 2.5},
+                            {QStringLiteral("scope"), QStringLiteral("attention")},
+                            {QStringLiteral("structured"), QStringLiteral("yes")}});
+            form.grab().save(qEnvironmentVariable("JB_GUI_SHOTS") + QStringLiteral("/invalid-form.png"));
+            form.setValues({{QStringLiteral("finetune_epochs"), 250}});
+        }
         QStyleOptionSpinBox opt;
         opt.initFrom(epochs);
         opt.subControls = QStyle::SC_SpinBoxUp | QStyle::SC_SpinBoxDown | QStyle::SC_SpinBoxFrame |
