@@ -74,7 +74,10 @@ struct ExperimentOutcome
 /// cached training), prepare (the technique chain), evaluate and one inference phase per batch
 /// size, every phase bracketed by meter reads; per-domain gross and net energy, metrics,
 /// validity flags and the samples go to the database. A failed run is stored as failed with
-/// its error and the experiment goes on with the next run.
+/// its error and the experiment goes on with the next run, except when the database itself
+/// refuses to store a run (disk full, read-only, locked by another writer): then the
+/// experiment stops, since later runs could not be stored either ("continue with run
+/// --resume"). Implementation: runner.cpp (the experiment), run_phases.cpp (one run's phases).
 ///
 /// Threads: construct and call run() on one thread (it owns the database connection and
 /// runs all torch work there); cancel() from any thread, also from a signal handler.
