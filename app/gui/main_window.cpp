@@ -217,9 +217,19 @@ void MainWindow::updateRunAction()
     m_cancel->setEnabled(m_monitor->isRunning());
 }
 
+bool MainWindow::isOwnPlanFile(const QString &path)
+{
+    // The shipped plans (resources/plans, share/joulebench/plans) are templates: the user
+    // saves a copy, never overwrites a shipped file.
+    const bool shipped = !path.isEmpty() &&
+                         QFileInfo(path).canonicalFilePath() ==
+                             QFileInfo(AppPaths::defaultPlanPath()).canonicalFilePath();
+    return !path.isEmpty() && !path.startsWith(QLatin1Char(':')) && !shipped;
+}
+
 bool MainWindow::savePlan()
 {
-    if (m_designer->filePath().isEmpty() || m_designer->filePath().startsWith(QLatin1Char(':')))
+    if (!isOwnPlanFile(m_designer->filePath()))
         return savePlanAs();
     QString error;
     if (!m_designer->save(m_designer->filePath(), &error)) {
@@ -359,12 +369,7 @@ void MainWindow::startRun()
     if (!m_designer->problems().isEmpty())
         return;
     QString planPath = m_designer->filePath();
-    // The shipped plans (resources/plans, share/joulebench/plans) are templates: the worker
-    // runs a copy the user saves, never an overwritten shipped file.
-    const bool shipped = !planPath.isEmpty() &&
-                         QFileInfo(planPath).canonicalFilePath() ==
-                             QFileInfo(AppPaths::defaultPlanPath()).canonicalFilePath();
-    if (planPath.isEmpty() || planPath.startsWith(QLatin1Char(':')) || shipped) {
+    if (!isOwnPlanFile(planPath)) {
         const QString before = planPath;
         savePlanAs();
         planPath = m_designer->filePath();

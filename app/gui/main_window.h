@@ -65,7 +65,9 @@ private:
     void rebuildRecentMenu();
     void startRun();
     QString defaultDatabasePath() const;
-    /// Saves to the plan's file (Save As for a resource or no file); false when not saved.
+    /// False for no file, a resource or the shipped default plan (a template: Save As).
+    static bool isOwnPlanFile(const QString &path);
+    /// Saves to the plan's file (Save As when !isOwnPlanFile()); false when not saved.
     bool savePlan();
     bool savePlanAs();
     void updateTitle();
