@@ -24,11 +24,14 @@ namespace jb::gui {
 /// what is on screen is what the plan holds. It is reported by errors() and the field is
 /// marked invalid (markInvalid(): a light red background that keeps the spin box arrows)
 /// until the user edits that field: nothing is clamped silently. Editing (typing, an arrow,
-/// another entry) replaces the loaded value with the editor's.
+/// another entry) replaces the loaded value with the editor's. A double with more decimals
+/// than the box shows (6) is kept and shown as its text the same way. The field's tooltip
+/// lists its errors under the help text.
 ///
 /// A required parameter (no default) starts unset: its field reads "(required)", the editor
 /// keeps the schema's range (a spin box never goes below `min`) and the unset state is a
-/// separate flag, cleared by the first edit; it is an error until given.
+/// separate flag, cleared by the first edit (an arrow, or typing, even the value the box holds
+/// underneath, which is `min`); it is an error until given.
 ///
 /// Threads: GUI thread only.
 class ParamForm : public QWidget
