@@ -5,6 +5,7 @@
 #include "plugins/quant_common/quant_convert.h"
 #include "plugins/quant_common/quant_engine.h"
 #include "plugins/quant_common/quant_layers.h"
+#include "plugins/quant_common/quant_technique.h"
 
 #include "engine/model.h"
 #include "engine/technique.h"
@@ -61,18 +62,10 @@ public:
 
     bool apply(TechniqueContext &context, QString *error) override
     {
-        if (!context.model) {
-            *error = u"no model to quantize"_s;
+        if (!quant::checkModelSupported(*this, context, u"quantize"_s, error))
             return false;
-        }
-        if (!checkSupported(*context.model, context.backend, error))
+        if (!quant::beginPhaseUnlessCanceled(context, u"prepare:quantize"_s, error))
             return false;
-        if (context.feedback && context.feedback->isCanceled()) {
-            *error = u"cancelled"_s;
-            return false;
-        }
-        if (context.beginPhase)
-            context.beginPhase(u"prepare:quantize"_s);
         try {
             return quantize(context, error);
         } catch (const std::exception &e) {
@@ -111,11 +104,8 @@ private:
         }
         if (context.metric) {
             context.metric(u"quantized_layers"_s, report.convertedLayers, u"count"_s);
-            context.metric(u"model_bytes_before"_s, double(before), u"bytes"_s);
-            context.metric(u"model_bytes_after"_s, double(after), u"bytes"_s);
-            context.metric(u"model_size_ratio"_s, before > 0 ? double(after) / before : 0,
-                           u"ratio"_s);
         }
+        quant::reportModelSize(context, before, after);
         return true;
     }
 

@@ -2,6 +2,8 @@
 // quant.half: Model::setComputeDtype(kHalf / kBFloat16). checkSupported() refuses, before any
 // measured work, what this backend cannot run (fp16 convolution on the CPU) and probes one
 // forward pass of a copy in the target dtype, so an unsupported op is named before the run.
+#include "plugins/quant_common/quant_technique.h"
+
 #include "engine/model.h"
 #include "engine/technique.h"
 
@@ -99,18 +101,9 @@ public:
 
     bool apply(TechniqueContext &context, QString *error) override
     {
-        if (!context.model) {
-            *error = u"no model to convert"_s;
+        if (!quant::checkModelSupported(*this, context, u"convert"_s, error) ||
+            !quant::beginPhaseUnlessCanceled(context, u"prepare:convert"_s, error))
             return false;
-        }
-        if (!checkSupported(*context.model, context.backend, error))
-            return false;
-        if (context.feedback && context.feedback->isCanceled()) {
-            *error = u"cancelled"_s;
-            return false;
-        }
-        if (context.beginPhase)
-            context.beginPhase(u"prepare:convert"_s);
         try {
             const int64_t before = stateBytes(*context.model);
             int64_t tensors = 0;
@@ -131,11 +124,8 @@ public:
             }
             if (context.metric) {
                 context.metric(u"converted_tensors"_s, double(tensors), u"count"_s);
-                context.metric(u"model_bytes_before"_s, double(before), u"bytes"_s);
-                context.metric(u"model_bytes_after"_s, double(after), u"bytes"_s);
-                context.metric(u"model_size_ratio"_s, before > 0 ? double(after) / before : 0,
-                               u"ratio"_s);
             }
+            quant::reportModelSize(context, before, after);
         } catch (const std::exception &e) {
             *error = u"converting to %1 failed: %2"_s.arg(m_name, exceptionText(e));
             return false;

@@ -6,6 +6,7 @@
 #include "plugins/quant_common/quant_convert.h"
 #include "plugins/quant_common/quant_engine.h"
 #include "plugins/quant_common/quant_layers.h"
+#include "plugins/quant_common/quant_technique.h"
 
 #include "engine/model.h"
 #include "engine/technique.h"
@@ -44,11 +45,7 @@ public:
 
     bool apply(TechniqueContext &context, QString *error) override
     {
-        if (!context.model) {
-            *error = u"no model to quantize"_s;
-            return false;
-        }
-        if (!checkSupported(*context.model, context.backend, error))
+        if (!quant::checkModelSupported(*this, context, u"quantize"_s, error))
             return false;
         if (!context.data || context.data->train.size() == 0) {
             *error = u"quantization-aware training needs the data set's training split; none "
@@ -149,11 +146,8 @@ private:
             context.metric(u"folded_batchnorms"_s, report.foldedBatchNorms, u"count"_s);
             context.metric(u"qat_epochs"_s, double(result->epochs.size()), u"count"_s);
             context.metric(u"qat_train_accuracy"_s, lastAccuracy, u"ratio"_s);
-            context.metric(u"model_bytes_before"_s, double(before), u"bytes"_s);
-            context.metric(u"model_bytes_after"_s, double(after), u"bytes"_s);
-            context.metric(u"model_size_ratio"_s, before > 0 ? double(after) / before : 0,
-                           u"ratio"_s);
         }
+        quant::reportModelSize(context, before, after);
         return true;
     }
 
