@@ -63,18 +63,9 @@ public:
 
     bool apply(TechniqueContext &context, QString *error) override
     {
-        if (!context.model) {
-            *error = u"no model to prune"_s;
-            return false;
-        }
-        if (!requireSpec(*context.model, kOperation, error))
-            return false;
-        try {
-            return prune(context, error);
-        } catch (const std::exception &e) {
-            *error = u"energy-aware pruning failed: "_s + exceptionText(e);
-            return false;
-        }
+        return pruning::applyGuarded(context, u"energy-aware pruning"_s, error, [&] {
+            return requireSpec(*context.model, kOperation, error) && prune(context, error);
+        });
     }
 
 private:

@@ -50,22 +50,16 @@ public:
 
     bool apply(TechniqueContext &context, QString *error) override
     {
-        if (!context.model) {
-            *error = u"no model to prune"_s;
-            return false;
-        }
-        if (context.initialState.empty()) {
-            *error = u"prune.lottery needs the model's initial weights to rewind to, and this "
-                     "model has none (it was not trained by this run: a TorchScript import or a "
-                     "cached model without its initial state); train the baseline in the run"_s;
-            return false;
-        }
-        try {
+        return pruning::applyGuarded(context, u"lottery-ticket pruning"_s, error, [&] {
+            if (context.initialState.empty()) {
+                *error = u"prune.lottery needs the model's initial weights to rewind to, and "
+                         "this model has none (it was not trained by this run: a TorchScript "
+                         "import or a cached model without its initial state); train the "
+                         "baseline in the run"_s;
+                return false;
+            }
             return m_earlyBird ? earlyBird(context, error) : lottery(context, error);
-        } catch (const std::exception &e) {
-            *error = u"lottery-ticket pruning failed: "_s + exceptionText(e);
-            return false;
-        }
+        });
     }
 
 private:

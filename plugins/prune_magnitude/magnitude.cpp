@@ -41,16 +41,8 @@ public:
 
     bool apply(TechniqueContext &context, QString *error) override
     {
-        if (!context.model) {
-            *error = u"no model to prune"_s;
-            return false;
-        }
-        try {
-            return prune(context, error);
-        } catch (const std::exception &e) {
-            *error = u"magnitude pruning failed: "_s + exceptionText(e);
-            return false;
-        }
+        return pruning::applyGuarded(context, u"magnitude pruning"_s, error,
+                                     [&] { return prune(context, error); });
     }
 
     /// Sparsity after step `step` (1-based) of `m_steps`.

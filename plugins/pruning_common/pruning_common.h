@@ -289,4 +289,23 @@ inline NamedTensors snapshotState(const Model &model)
     return out;
 }
 
+/// The body of every pruning technique's apply(): fails with "no model to prune" when the
+/// context holds none, else runs `work` (a callable returning bool that sets *error when it
+/// fails) and turns an exception it throws (libtorch) into "<operation> failed: <reason>".
+template <typename Work>
+bool applyGuarded(const TechniqueContext &context, const QString &operation, QString *error,
+                  Work &&work)
+{
+    if (!context.model) {
+        *error = QStringLiteral("no model to prune");
+        return false;
+    }
+    try {
+        return work();
+    } catch (const std::exception &e) {
+        *error = operation + QStringLiteral(" failed: ") + exceptionText(e);
+        return false;
+    }
+}
+
 } // namespace jb::plugins::pruning
