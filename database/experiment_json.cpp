@@ -210,6 +210,18 @@ public:
         return {};
     }
 
+    /// Calls each(element, elementPath) for every element of the array `key` of `o`, read as an
+    /// object at "<path>.<key>[i]", until an error is kept.
+    template <typename Each>
+    void objects(const QJsonObject &o, const QString &key, const QString &path, Each &&each)
+    {
+        const QJsonArray a = array(o, key, path);
+        for (qsizetype i = 0; i < a.size() && ok(); ++i) {
+            const QString p = at(path, key) + u"[%1]"_s.arg(i);
+            each(object(a.at(i), p), p);
+        }
+    }
+
 private:
     QString m_source;
     QString m_error;
@@ -222,10 +234,7 @@ PhaseRecord phaseFrom(Reader &rd, const QJsonObject &o, const QString &path)
     p.ordinal = int(rd.integer(o, u"ordinal"_s, path));
     p.tStart = rd.real(o, u"tStart"_s, path);
     p.duration = rd.real(o, u"duration"_s, path);
-    const QJsonArray energy = rd.array(o, u"energy"_s, path);
-    for (qsizetype i = 0; i < energy.size() && rd.ok(); ++i) {
-        const QString ep = path + u".energy[%1]"_s.arg(i);
-        const QJsonObject e = rd.object(energy.at(i), ep);
+    rd.objects(o, u"energy"_s, path, [&](const QJsonObject &e, const QString &ep) {
         PhaseEnergyRecord r;
         r.domain = rd.str(e, u"domain"_s, ep);
         r.kind = rd.kind(e, ep);
@@ -233,7 +242,7 @@ PhaseRecord phaseFrom(Reader &rd, const QJsonObject &o, const QString &path)
         r.netJ = rd.real(e, u"netJ"_s, ep);
         r.avgPowerW = rd.real(e, u"avgPowerW"_s, ep);
         p.energy.append(r);
-    }
+    });
     return p;
 }
 
@@ -268,25 +277,17 @@ RunDump runFrom(Reader &rd, const QJsonObject &o, const QString &path)
         r.owner.token = rd.str(owner, u"token"_s, path + u".owner"_s);
     }
 
-    const QJsonArray domains = rd.array(o, u"domains"_s, path);
-    for (qsizetype i = 0; i < domains.size() && rd.ok(); ++i) {
-        const QString p = path + u".domains[%1]"_s.arg(i);
-        const QJsonObject x = rd.object(domains.at(i), p);
+    rd.objects(o, u"domains"_s, path, [&](const QJsonObject &x, const QString &p) {
         RunDomain dom;
         dom.name = rd.str(x, u"name"_s, p);
         dom.kind = rd.kind(x, p);
         dom.meterId = rd.str(x, u"meterId"_s, p);
         d.domains.append(dom);
-    }
-    const QJsonArray phases = rd.array(o, u"phases"_s, path);
-    for (qsizetype i = 0; i < phases.size() && rd.ok(); ++i) {
-        const QString p = path + u".phases[%1]"_s.arg(i);
-        d.phases.append(phaseFrom(rd, rd.object(phases.at(i), p), p));
-    }
-    const QJsonArray metrics = rd.array(o, u"metrics"_s, path);
-    for (qsizetype i = 0; i < metrics.size() && rd.ok(); ++i) {
-        const QString p = path + u".metrics[%1]"_s.arg(i);
-        const QJsonObject x = rd.object(metrics.at(i), p);
+    });
+    rd.objects(o, u"phases"_s, path, [&](const QJsonObject &x, const QString &p) {
+        d.phases.append(phaseFrom(rd, x, p));
+    });
+    rd.objects(o, u"metrics"_s, path, [&](const QJsonObject &x, const QString &p) {
         MetricRecord m;
         m.phase = rd.str(x, u"phase"_s, p);
         m.name = rd.str(x, u"name"_s, p);
@@ -296,11 +297,8 @@ RunDump runFrom(Reader &rd, const QJsonObject &o, const QString &path)
         if (!std::isfinite(m.value) && rd.ok())
             rd.fail(p + u".value"_s, u"a metric needs a number"_s);
         d.metrics.append(m);
-    }
-    const QJsonArray totals = rd.array(o, u"totals"_s, path);
-    for (qsizetype i = 0; i < totals.size() && rd.ok(); ++i) {
-        const QString p = path + u".totals[%1]"_s.arg(i);
-        const QJsonObject x = rd.object(totals.at(i), p);
+    });
+    rd.objects(o, u"totals"_s, path, [&](const QJsonObject &x, const QString &p) {
         RunEnergyRecord t;
         t.domain = rd.str(x, u"domain"_s, p);
         t.kind = rd.kind(x, p);
@@ -311,11 +309,8 @@ RunDump runFrom(Reader &rd, const QJsonObject &o, const QString &path)
         t.avgPowerW = rd.real(x, u"avgPowerW"_s, p);
         t.peakPowerW = rd.real(x, u"peakPowerW"_s, p);
         d.totals.append(t);
-    }
-    const QJsonArray artifacts = rd.array(o, u"artifacts"_s, path);
-    for (qsizetype i = 0; i < artifacts.size() && rd.ok(); ++i) {
-        const QString p = path + u".artifacts[%1]"_s.arg(i);
-        const QJsonObject x = rd.object(artifacts.at(i), p);
+    });
+    rd.objects(o, u"artifacts"_s, path, [&](const QJsonObject &x, const QString &p) {
         ArtifactRecord a;
         a.kind = rd.str(x, u"kind"_s, p);
         a.path = rd.str(x, u"path"_s, p);
@@ -323,18 +318,15 @@ RunDump runFrom(Reader &rd, const QJsonObject &o, const QString &path)
         a.bytes = rd.integer(x, u"bytes"_s, p);
         a.created = rd.str(x, u"created"_s, p);
         d.artifacts.append(a);
-    }
-    const QJsonArray logs = rd.array(o, u"logs"_s, path);
-    for (qsizetype i = 0; i < logs.size() && rd.ok(); ++i) {
-        const QString p = path + u".logs[%1]"_s.arg(i);
-        const QJsonObject x = rd.object(logs.at(i), p);
+    });
+    rd.objects(o, u"logs"_s, path, [&](const QJsonObject &x, const QString &p) {
         TechniqueLogRecord l;
         l.plugin = rd.str(x, u"plugin"_s, p);
         l.message = rd.str(x, u"message"_s, p);
         l.json = rd.text(x, u"json"_s, p);
         l.created = rd.str(x, u"created"_s, p);
         d.logs.append(l);
-    }
+    });
     if (o.contains(u"samples"_s)) {
         const QJsonObject samples = rd.object(o.value(u"samples"_s), path + u".samples"_s);
         for (auto it = samples.constBegin(); it != samples.constEnd() && rd.ok(); ++it) {
@@ -410,11 +402,9 @@ std::optional<ExperimentDump> experimentDumpFromJson(const QJsonObject &json, co
     dump.experiment.planJson = rd.text(e, u"plan"_s, u"experiment"_s);
     if (rd.ok() && dump.experiment.planHash.isEmpty())
         rd.fail(u"experiment.planHash"_s, u"is empty"_s);
-    const QJsonArray runs = rd.array(json, u"runs"_s, QString());
-    for (qsizetype i = 0; i < runs.size() && rd.ok(); ++i) {
-        const QString p = u"runs[%1]"_s.arg(i);
-        dump.runs.append(runFrom(rd, rd.object(runs.at(i), p), p));
-    }
+    rd.objects(json, u"runs"_s, QString(), [&](const QJsonObject &r, const QString &p) {
+        dump.runs.append(runFrom(rd, r, p));
+    });
     if (!rd.ok())
         return failed();
     return dump;
