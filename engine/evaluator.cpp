@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "evaluator.h"
 
+#include "data_checks.h"
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -115,21 +117,9 @@ std::optional<EvalResult> Evaluator::evaluate(Model &model, const Dataset &data,
                                     ">= 1");
         return std::nullopt;
     }
+    if (!detail::checkDataForModel(model, data, QStringLiteral("evaluation"), error))
+        return std::nullopt;
     const int64_t n = data.size();
-    if (n == 0 || !data.inputs.defined() || data.inputs.size(0) != n) {
-        if (error)
-            *error = QStringLiteral("evaluation data set '%1' is empty or its inputs and "
-                                    "targets differ in length")
-                         .arg(data.name);
-        return std::nullopt;
-    }
-    if (data.sampleShape() != model.inputShape()) {
-        if (error)
-            *error = QStringLiteral("model '%1' expects samples %2, data set '%3' has %4")
-                         .arg(model.name(), shapeToString(model.inputShape()), data.name,
-                              shapeToString(data.sampleShape()));
-        return std::nullopt;
-    }
     if (data.numClasses > 0 && data.numClasses != model.numClasses()) {
         if (error)
             *error = QStringLiteral("model '%1' has %2 classes, data set '%3' has %4")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "trainer.h"
 
+#include "data_checks.h"
 #include "engine_log.h"
 
 #include <torch/torch.h>
@@ -160,21 +161,9 @@ std::optional<TrainResult> Trainer::train(Model &model, const Dataset &data, Fee
     const TrainOptions &o = m_options;
     if (!o.validate(error))
         return std::nullopt;
+    if (!detail::checkDataForModel(model, data, QStringLiteral("training"), error))
+        return std::nullopt;
     const int64_t n = data.size();
-    if (n == 0 || !data.inputs.defined() || data.inputs.size(0) != n) {
-        if (error)
-            *error = QStringLiteral("training data set '%1' is empty or its inputs and targets "
-                                    "differ in length")
-                         .arg(data.name);
-        return std::nullopt;
-    }
-    if (data.sampleShape() != model.inputShape()) {
-        if (error)
-            *error = QStringLiteral("model '%1' expects samples %2, data set '%3' has %4")
-                         .arg(model.name(), shapeToString(model.inputShape()), data.name,
-                              shapeToString(data.sampleShape()));
-        return std::nullopt;
-    }
     if (!o.subset.empty() && !checkRows(o.subset, n, QStringLiteral("training subset"), error))
         return std::nullopt;
 
