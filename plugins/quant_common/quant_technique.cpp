@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// What the quantization techniques' apply() share: the opening checks and the size metrics.
+// What the quantization techniques' apply() share: the opening checks, the size metrics and the
+// conversion's log data.
 #include "plugins/quant_common/quant_technique.h"
 
 #include "engine/feedback.h"
@@ -38,6 +39,16 @@ void reportModelSize(const TechniqueContext &context, int64_t before, int64_t af
     context.metric(u"model_bytes_before"_s, double(before), u"bytes"_s);
     context.metric(u"model_bytes_after"_s, double(after), u"bytes"_s);
     context.metric(u"model_size_ratio"_s, before > 0 ? double(after) / before : 0, u"ratio"_s);
+}
+
+QJsonObject conversionLogData(const ConversionReport &report, const QString &engine,
+                              int64_t before, int64_t after)
+{
+    QJsonObject data = report.toJson();
+    data.insert(u"engine"_s, engine);
+    data.insert(u"model_bytes_before"_s, qint64(before));
+    data.insert(u"model_bytes_after"_s, qint64(after));
+    return data;
 }
 
 } // namespace jb::quant

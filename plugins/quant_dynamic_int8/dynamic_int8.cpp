@@ -66,12 +66,8 @@ public:
             return false;
         if (!quant::beginPhaseUnlessCanceled(context, u"prepare:quantize"_s, error))
             return false;
-        try {
-            return quantize(context, error);
-        } catch (const std::exception &e) {
-            *error = u"dynamic int8 quantization failed: "_s + exceptionText(e);
-            return false;
-        }
+        return quant::runGuarded(u"dynamic int8 quantization"_s, error,
+                                 [&] { return quantize(context, error); });
     }
 
 private:
@@ -92,10 +88,7 @@ private:
             return false;
         const int64_t after = quant::modelStateBytes(*model);
         if (context.log) {
-            QJsonObject data = report.toJson();
-            data.insert(u"engine"_s, *engine);
-            data.insert(u"model_bytes_before"_s, qint64(before));
-            data.insert(u"model_bytes_after"_s, qint64(after));
+            QJsonObject data = quant::conversionLogData(report, *engine, before, after);
             data.insert(u"per_channel"_s, m_perChannel);
             data.insert(u"reduce_range"_s, m_reduceRange);
             context.log(u"dynamic int8: %1 Linear layers converted (engine %2), model %3 -> %4 "

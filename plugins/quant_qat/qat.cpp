@@ -52,12 +52,8 @@ public:
                      "was given"_s;
             return false;
         }
-        try {
-            return run(context, error);
-        } catch (const std::exception &e) {
-            *error = u"quantization-aware training failed: "_s + exceptionText(e);
-            return false;
-        }
+        return quant::runGuarded(u"quantization-aware training"_s, error,
+                                 [&] { return run(context, error); });
     }
 
 private:
@@ -127,12 +123,9 @@ private:
         const int64_t after = quant::modelStateBytes(*model);
         const double lastAccuracy = result->epochs.empty() ? 0 : result->epochs.back().accuracy;
         if (context.log) {
-            QJsonObject data = report.toJson();
-            data.insert(u"engine"_s, *engine);
+            QJsonObject data = quant::conversionLogData(report, *engine, before, after);
             data.insert(u"epochs"_s, int(result->epochs.size()));
             data.insert(u"qat_train_accuracy"_s, lastAccuracy);
-            data.insert(u"model_bytes_before"_s, qint64(before));
-            data.insert(u"model_bytes_after"_s, qint64(after));
             context.log(u"QAT: %1 epochs of fake-quant training, %2 layers converted to int8 "
                         "(engine %3), model %4 -> %5 bytes"_s.arg(result->epochs.size())
                             .arg(report.convertedLayers)

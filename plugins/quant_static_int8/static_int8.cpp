@@ -50,12 +50,8 @@ public:
                      "calibration; none was given"_s;
             return false;
         }
-        try {
-            return quantize(context, error);
-        } catch (const std::exception &e) {
-            *error = u"static int8 quantization failed: "_s + exceptionText(e);
-            return false;
-        }
+        return quant::runGuarded(u"static int8 quantization"_s, error,
+                                 [&] { return quantize(context, error); });
     }
 
 private:
@@ -98,12 +94,9 @@ private:
         const int64_t calibrated =
             std::min<int64_t>(context.data->validation.size(), int64_t(m_batches) * m_batchSize);
         if (context.log) {
-            QJsonObject data = report.toJson();
-            data.insert(u"engine"_s, *engine);
+            QJsonObject data = quant::conversionLogData(report, *engine, before, after);
             data.insert(u"observer"_s, u"minmax"_s);
             data.insert(u"calibration_samples"_s, qint64(calibrated));
-            data.insert(u"model_bytes_before"_s, qint64(before));
-            data.insert(u"model_bytes_after"_s, qint64(after));
             context.log(u"static int8: %1 layers converted, %2 batch-norms folded, %3 ReLUs "
                         "fused (engine %4, %5 calibration samples), model %6 -> %7 bytes"_s
                             .arg(report.convertedLayers)
