@@ -20,8 +20,7 @@ bool checkModelSupported(const Technique &technique, const TechniqueContext &con
     return technique.checkSupported(*context.model, context.backend, error);
 }
 
-bool beginPhaseUnlessCanceled(const TechniqueContext &context, const QString &phase,
-                              QString *error)
+bool beginPhaseUnlessCanceled(const TechniqueContext &context, const QString &phase, QString *error)
 {
     if (context.feedback && context.feedback->isCanceled()) {
         *error = u"cancelled"_s;
@@ -41,8 +40,8 @@ void reportModelSize(const TechniqueContext &context, int64_t before, int64_t af
     context.metric(u"model_size_ratio"_s, before > 0 ? double(after) / before : 0, u"ratio"_s);
 }
 
-QJsonObject conversionLogData(const ConversionReport &report, const QString &engine,
-                              int64_t before, int64_t after)
+QJsonObject conversionLogData(const ConversionReport &report, const QString &engine, int64_t before,
+                              int64_t after)
 {
     QJsonObject data = report.toJson();
     data.insert(u"engine"_s, engine);

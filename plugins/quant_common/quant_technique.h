@@ -32,13 +32,12 @@ void reportModelSize(const TechniqueContext &context, int64_t before, int64_t af
 
 /// The technique log's data of an int8 conversion: the report's fields, the engine, and
 /// model_bytes_before / model_bytes_after. Any thread.
-QJsonObject conversionLogData(const ConversionReport &report, const QString &engine,
-                              int64_t before, int64_t after);
+QJsonObject conversionLogData(const ConversionReport &report, const QString &engine, int64_t before,
+                              int64_t after);
 
 /// Runs `work` (a callable returning bool that sets *error when it fails) and turns an exception
 /// it throws (libtorch) into "<operation> failed: <reason>". Runner's worker thread.
-template <typename Work>
-bool runGuarded(const QString &operation, QString *error, Work &&work)
+template <typename Work> bool runGuarded(const QString &operation, QString *error, Work &&work)
 {
     try {
         return work();
