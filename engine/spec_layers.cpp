@@ -14,9 +14,13 @@ namespace jb {
 
 torch::Tensor Layer::metricsWeight() const
 {
-    if (const torch::Tensor *w = named_parameters(/*recurse=*/false).find("weight"))
+    // named_parameters() returns its dictionary by value: keep it alive while using find()'s
+    // pointer into it (found by the AddressSanitizer build: scripts/sanitize.sh).
+    const auto parameters = named_parameters(/*recurse=*/false);
+    if (const torch::Tensor *w = parameters.find("weight"))
         return *w;
-    if (const torch::Tensor *w = named_buffers(/*recurse=*/false).find("weight"))
+    const auto buffers = named_buffers(/*recurse=*/false);
+    if (const torch::Tensor *w = buffers.find("weight"))
         return *w;
     return {};
 }
