@@ -4,6 +4,7 @@
 #include "engine/net2net.h"
 #include "engine/spec_model.h"
 #include "engine/zoo.h"
+#include "spec_test_models.h"
 
 #include <QTest>
 
@@ -36,43 +37,6 @@ ArchSpec mlpNet()
     return s;
 }
 
-ArchSpec resNet()
-{
-    ArchSpec s;
-    s.name = QStringLiteral("resnet");
-    s.inputShape = {3, 8, 8};
-    s.numClasses = 4;
-    s.layers = {
-        conv(4, 3, 1, 1, false),
-        batchNorm(),
-        act(),
-        residual(
-            {conv(6, 3, 1, 1, false), batchNorm(), act(), conv(4, 3, 1, 1, false), batchNorm()}),
-        act(),
-        residual({depthwise(3, 2, 1), batchNorm(), conv(5, 1, 1, 0, false), act(), conv(8, 1)},
-                 {conv(8, 1, 2, 0, false), batchNorm()}),
-        globalAvgPool(),
-        flatten(),
-        linear(4)};
-    return s;
-}
-
-/// Non-trivial BN statistics and affine parameters, so every channel matters in eval mode.
-void randomiseBatchNorm(Model &m)
-{
-    torch::NoGradGuard g;
-    for (auto &[name, t] : m.namedBuffers()) {
-        if (name.ends_with("running_mean"))
-            t.uniform_(-0.5, 0.5);
-        else if (name.ends_with("running_var"))
-            t.uniform_(0.5, 2.0);
-    }
-    for (auto &[name, t] : m.namedParameters()) {
-        if (t.dim() == 1)
-            t.uniform_(-0.5, 1.5);
-    }
-}
-
 std::unique_ptr<SpecModel> build(const ArchSpec &spec, uint64_t seed = 3)
 {
     QString error;
@@ -80,7 +44,7 @@ std::unique_ptr<SpecModel> build(const ArchSpec &spec, uint64_t seed = 3)
     if (!m)
         qWarning("%s", qPrintable(error));
     else
-        randomiseBatchNorm(*m);
+        test::randomiseBatchNorm(*m);
     return m;
 }
 
@@ -138,7 +102,7 @@ private Q_SLOTS:
                  QStringList({QStringLiteral("0"), QStringLiteral("4"), QStringLiteral("9")}));
         QCOMPARE(scaledWidth(5, 0.5), int64_t(3));
         QCOMPARE(scaledWidth(1, 0.1), int64_t(1));
-        QCOMPARE(hiddenWidthPaths(resNet()),
+        QCOMPARE(hiddenWidthPaths(test::smallResNet()),
                  QStringList({QStringLiteral("0"), QStringLiteral("3.body.0"),
                               QStringLiteral("3.body.3"), QStringLiteral("5.body.2"),
                               QStringLiteral("5.body.4"), QStringLiteral("5.shortcut.0")}));
@@ -159,7 +123,7 @@ private Q_SLOTS:
     {
         QFETCH(int, net);
         QFETCH(double, noise);
-        const ArchSpec full = net == 0 ? convNet() : net == 1 ? mlpNet() : resNet();
+        const ArchSpec full = net == 0 ? convNet() : net == 1 ? mlpNet() : test::smallResNet();
         QString error;
         // Grow from roughly half width to the full spec: odd increments (3 -> 5, 2 -> 3)
         // replicate some units twice and others not at all.
@@ -272,7 +236,7 @@ private Q_SLOTS:
         QFETCH(int, net);
         QFETCH(int, after);
         QFETCH(bool, batchNorm);
-        const ArchSpec s = net == 0 ? convNet() : resNet();
+        const ArchSpec s = net == 0 ? convNet() : test::smallResNet();
         QString error;
         auto m = build(s);
         QVERIFY(m);

@@ -4,6 +4,7 @@
 #include "engine/channel_surgery.h"
 #include "engine/spec_model.h"
 #include "engine/zoo.h"
+#include "spec_test_models.h"
 
 #include <QTest>
 
@@ -24,43 +25,6 @@ ArchSpec convNet()
                 batchNorm(),      act(),       maxPool(2), flatten(),
                 linear(5),        act(),       linear(3)};
     return s;
-}
-
-ArchSpec resNet()
-{
-    ArchSpec s;
-    s.name = QStringLiteral("resnet");
-    s.inputShape = {3, 8, 8};
-    s.numClasses = 4;
-    s.layers = {
-        conv(4, 3, 1, 1, false),
-        batchNorm(),
-        act(),
-        residual(
-            {conv(6, 3, 1, 1, false), batchNorm(), act(), conv(4, 3, 1, 1, false), batchNorm()}),
-        act(),
-        residual({depthwise(3, 2, 1), batchNorm(), conv(5, 1, 1, 0, false), act(), conv(8, 1)},
-                 {conv(8, 1, 2, 0, false), batchNorm()}),
-        globalAvgPool(),
-        flatten(),
-        linear(4)};
-    return s;
-}
-
-/// Gives BN layers non-trivial statistics so eval-mode outputs depend on every slice.
-void randomiseBatchNorm(Model &m)
-{
-    torch::NoGradGuard g;
-    for (auto &[name, t] : m.namedBuffers()) {
-        if (name.ends_with("running_mean"))
-            t.uniform_(-0.5, 0.5);
-        else if (name.ends_with("running_var"))
-            t.uniform_(0.5, 2.0);
-    }
-    for (auto &[name, t] : m.namedParameters()) {
-        if (t.dim() == 1)
-            t.uniform_(-0.5, 1.5);
-    }
 }
 
 torch::Tensor tensorOf(const Model &m, const std::string &name)
@@ -107,7 +71,7 @@ private Q_SLOTS:
     void parameterNamesFollowLayerPaths()
     {
         QString error;
-        auto m = SpecModel::create(resNet(), 3, &error);
+        auto m = SpecModel::create(test::smallResNet(), 3, &error);
         QVERIFY2(m, qPrintable(error));
         QStringList names;
         for (const auto &[n, t] : m->namedParameters())
@@ -161,8 +125,8 @@ private Q_SLOTS:
     void cloneIsDeepAndEqual()
     {
         QString error;
-        auto m = SpecModel::create(resNet(), 1, &error);
-        randomiseBatchNorm(*m);
+        auto m = SpecModel::create(test::smallResNet(), 1, &error);
+        test::randomiseBatchNorm(*m);
         m->setTraining(false);
         auto copy = m->clone(&error);
         QVERIFY2(copy, qPrintable(error));
@@ -214,7 +178,7 @@ private Q_SLOTS:
         // weights zeroed first, the pruned model must compute exactly the same logits.
         QString error;
         auto m = SpecModel::create(convNet(), 11, &error);
-        randomiseBatchNorm(*m);
+        test::randomiseBatchNorm(*m);
         m->setTraining(false);
         const std::vector<int64_t> removed0 = {1, 4, 6};
         const std::vector<int64_t> removed3 = {0, 5};
@@ -260,8 +224,8 @@ private Q_SLOTS:
     void rebuildInsideResidualBody()
     {
         QString error;
-        auto m = SpecModel::create(resNet(), 5, &error);
-        randomiseBatchNorm(*m);
+        auto m = SpecModel::create(test::smallResNet(), 5, &error);
+        test::randomiseBatchNorm(*m);
         m->setTraining(false);
         {
             torch::NoGradGuard g;
@@ -307,7 +271,7 @@ private Q_SLOTS:
         ChannelMaps maps;
         QString error;
         const std::vector<int64_t> c(channels.begin(), channels.end());
-        QVERIFY(!removeChannels(resNet(), path, c, &maps, &error));
+        QVERIFY(!removeChannels(test::smallResNet(), path, c, &maps, &error));
         QVERIFY2(error.contains(expected), qPrintable(error));
         QVERIFY(maps.empty()); // untouched on failure
     }
