@@ -284,33 +284,20 @@ private Q_SLOTS:
                     "params": {"ratio": 0.5, "score_epochs": 1, "score_run": "same"}}]}
             ]
         })";
-        QStringList errors;
-        const auto plan = Plan::fromJson(QJsonDocument::fromJson(planText).object(), &errors);
-        QVERIFY2(plan, qPrintable(errors.join(u'\n')));
-        RunnerOptions o;
-        o.databasePath = m_dir.filePath(u"e2e.sqlite"_s);
-        o.meters = {u"estimate"_s};
-        o.techniqueFactory = [this](const PlanStep &step, QString *error) {
-            return m_registry->create(step.plugin, step.params, error);
-        };
-        ExperimentRunner runner(*plan, o);
+        const QString database = m_dir.filePath(u"e2e.sqlite"_s);
         QString error;
-        const auto outcome = runner.run(&error);
+        const auto outcome = test::runPlanText(planText, *m_registry, database, &error);
         QVERIFY2(outcome, qPrintable(error));
         QVERIFY2(outcome->failures.isEmpty(), qPrintable(outcome->failures.value(0)));
         QCOMPARE(outcome->completed, 3);
 
         db::Store store;
-        QVERIFY2(store.open(o.databasePath, db::Store::OpenMode::ReadOnly, &error),
+        QVERIFY2(store.open(database, db::Store::OpenMode::ReadOnly, &error),
                  qPrintable(error));
         const auto runs = *store.listRuns(store.lastExperiment(&error)->id, &error);
         QCOMPARE(runs.size(), 3);
         auto metric = [&](qint64 run, const QString &phase, const QString &name) {
-            const auto metrics = store.metrics(run, nullptr);
-            for (const db::MetricRecord &m : *metrics)
-                if (m.phase == phase && m.name == name)
-                    return m.value;
-            return -1.0;
+            return test::storedMetric(store, run, name, phase).value_or(-1.0);
         };
         auto phase = [&](qint64 run, const QString &name) -> std::optional<db::PhaseRecord> {
             const auto phases = store.phases(run, nullptr);

@@ -232,35 +232,20 @@ private Q_SLOTS:
                     "params": {"start_width": 0.5, "grow_at": "1"}}]}
             ]
         })";
-        QStringList errors;
-        const auto plan = Plan::fromJson(QJsonDocument::fromJson(planText).object(), &errors);
-        QVERIFY2(plan, qPrintable(errors.join(u'\n')));
-        RunnerOptions o;
-        o.databasePath = m_dir.filePath(u"grow.sqlite"_s);
-        o.meters = {u"estimate"_s};
-        o.techniqueFactory = [this](const PlanStep &step, QString *error) {
-            return m_registry->create(step.plugin, step.params, error);
-        };
-        ExperimentRunner runner(*plan, o);
+        const QString database = m_dir.filePath(u"grow.sqlite"_s);
         QString error;
-        const auto outcome = runner.run(&error);
+        const auto outcome = test::runPlanText(planText, *m_registry, database, &error);
         QVERIFY2(outcome, qPrintable(error));
         QVERIFY2(outcome->failures.isEmpty(), qPrintable(outcome->failures.value(0)));
         QCOMPARE(outcome->completed, 2);
 
         db::Store store;
-        QVERIFY2(store.open(o.databasePath, db::Store::OpenMode::ReadOnly, &error),
+        QVERIFY2(store.open(database, db::Store::OpenMode::ReadOnly, &error),
                  qPrintable(error));
         const auto runs = *store.listRuns(store.lastExperiment(&error)->id, &error);
         QCOMPARE(runs.size(), 2);
         auto metric = [&](qint64 run, const QString &name) {
-            const auto records = store.metrics(run, nullptr); // kept alive for the loop
-            if (records) {
-                for (const db::MetricRecord &m : *records)
-                    if (m.name == name)
-                        return m.value;
-            }
-            return -1.0;
+            return test::storedMetric(store, run, name).value_or(-1.0);
         };
         const qint64 baseline = runs.at(0).id;
         const qint64 grow = runs.at(1).id;

@@ -12,10 +12,14 @@
 #include "engine/datasets.h"
 #include "engine/feedback.h"
 #include "engine/model_io.h"
+#include "engine/plan.h"
+#include "engine/runner.h"
 #include "engine/spec_model.h"
 #include "engine/technique.h"
 #include "engine/zoo.h"
+#include "database/store.h"
 
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
@@ -269,6 +273,42 @@ inline bool survivesCloneAndModelFile(const Model &model, const torch::Tensor &x
         return false;
     }
     return true;
+}
+
+/// Runs a plan given as JSON text through ExperimentRunner into `databasePath`, with the
+/// estimate meter and the techniques of `registry` (an end-to-end run of a plugin). Returns
+/// the outcome, or nullopt with *error (the plan's problems, or why the run could not start).
+inline std::optional<ExperimentOutcome> runPlanText(const char *planJson,
+                                                    TechniqueRegistry &registry,
+                                                    const QString &databasePath, QString *error)
+{
+    QStringList errors;
+    const auto plan = Plan::fromJson(QJsonDocument::fromJson(planJson).object(), &errors);
+    if (!plan) {
+        *error = errors.join(u'\n');
+        return std::nullopt;
+    }
+    RunnerOptions o;
+    o.databasePath = databasePath;
+    o.meters = {QStringLiteral("estimate")};
+    o.techniqueFactory = [&registry](const PlanStep &step, QString *e) {
+        return registry.create(step.plugin, step.params, e);
+    };
+    ExperimentRunner runner(*plan, o);
+    return runner.run(error);
+}
+
+/// The stored value of metric `name` of run `runId` (in `phase` when it is not empty), or
+/// nullopt when there is none.
+inline std::optional<double> storedMetric(db::Store &store, qint64 runId, const QString &name,
+                                          const QString &phase = QString())
+{
+    const auto records = store.metrics(runId, nullptr); // kept alive for the loop
+    if (records)
+        for (const db::MetricRecord &m : *records)
+            if (m.name == name && (phase.isEmpty() || m.phase == phase))
+                return m.value;
+    return std::nullopt;
 }
 
 } // namespace jb::test
