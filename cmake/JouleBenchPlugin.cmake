@@ -64,6 +64,32 @@ function(_joulebench_torch_pch)
     set_target_properties(joulebench_torch_pch PROPERTIES POSITION_INDEPENDENT_CODE ON)
 endfunction()
 
+# In-tree: `target` reuses jb_engine's precompiled torch header (saves 15-30 s a file).
+function(_joulebench_reuse_engine_pch target)
+    target_precompile_headers(${target} REUSE_FROM jb_engine)
+    # GCC silently ignores (only -Winvalid-pch says so) a PCH compiled with a macro the user
+    # lacks; the engine's PCH was compiled with its DEFINE_SYMBOL (jb_engine_EXPORTS unless
+    # set). No engine header uses it, so defining it here only makes the PCH usable.
+    get_target_property(_define jb_engine DEFINE_SYMBOL)
+    if(_define STREQUAL "_define-NOTFOUND")
+        set(_define jb_engine_EXPORTS)
+    endif()
+    if(_define)
+        target_compile_definitions(${target} PRIVATE ${_define})
+    endif()
+endfunction()
+
+# In-tree: a static library of code several plugins share (plugins/<family>_common), linked
+# into each of them; it reuses the engine's precompiled header.
+#   joulebench_add_plugin_support_library(<target> <sources...>)
+function(joulebench_add_plugin_support_library target)
+    add_library(${target} STATIC ${ARGN})
+    target_link_libraries(${target} PUBLIC jb_engine)
+    target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
+    set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON AUTOMOC OFF)
+    _joulebench_reuse_engine_pch(${target})
+endfunction()
+
 function(joulebench_add_technique_plugin target)
     cmake_parse_arguments(P "NO_METADATA_CHECK" "METADATA;CLASS_NAME;OUTPUT_DIRECTORY"
                           "SOURCES;LIBS" ${ARGN})
@@ -114,19 +140,7 @@ function(joulebench_add_technique_plugin target)
 
     if(_JOULEBENCH_IN_TREE)
         target_link_libraries(${target} PRIVATE jb_engine ${P_LIBS})
-        # Same flags as jb_engine, so its precompiled header is valid here (saves 15-30 s a
-        # file).
-        target_precompile_headers(${target} REUSE_FROM jb_engine)
-        # GCC silently ignores (only -Winvalid-pch says so) a PCH compiled with a macro the
-        # user lacks; the engine's PCH was compiled with its DEFINE_SYMBOL (jb_engine_EXPORTS
-        # unless set). No engine header uses it, so defining it here only makes the PCH usable.
-        get_target_property(_define jb_engine DEFINE_SYMBOL)
-        if(_define STREQUAL "_define-NOTFOUND")
-            set(_define jb_engine_EXPORTS)
-        endif()
-        if(_define)
-            target_compile_definitions(${target} PRIVATE ${_define})
-        endif()
+        _joulebench_reuse_engine_pch(${target})
         if(NOT P_OUTPUT_DIRECTORY)
             set(P_OUTPUT_DIRECTORY ${JOULEBENCH_PLUGIN_OUTPUT_DIR})
         endif()
